@@ -1,0 +1,120 @@
+import { LocalBroker, TabkaError, decodeRecordBatch, encodeRecordBatch, splitRecordBatches } from 'tabka';
+import type { PartitionSummary } from 'tabka';
+
+const cluster = new URLSearchParams(location.search).get('cluster') ?? 'demo';
+const text = new TextEncoder();
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`missing #${id}`);
+  return found as T;
+}
+
+function showFacts(broker: LocalBroker): void {
+  const facts: [string, string][] = [
+    ['Broker id', String(broker.brokerId)],
+    ['Slot', String(broker.slot)],
+    ['Cluster', broker.info.cluster],
+    ['IndexedDB database', broker.info.databaseName],
+  ];
+  element('broker').replaceChildren(
+    ...facts.map(([term, value]) => {
+      const row = document.createElement('div');
+      const dt = document.createElement('dt');
+      const dd = document.createElement('dd');
+      dt.textContent = term;
+      dd.textContent = value;
+      dd.dataset.fact = term;
+      row.append(dt, dd);
+      return row;
+    }),
+  );
+}
+
+function showPartitions(partitions: PartitionSummary[]): void {
+  const body = element('partitions');
+  if (partitions.length === 0) {
+    body.innerHTML = '<tr><td colspan="7">no partitions yet</td></tr>';
+    return;
+  }
+  body.replaceChildren(
+    ...partitions.map((p) => {
+      const row = document.createElement('tr');
+      for (const cell of [p.topic, p.partition, p.logStartOffset, p.logEndOffset, p.batchCount, p.sizeBytes, p.leaderEpoch]) {
+        const td = document.createElement('td');
+        td.textContent = String(cell);
+        row.append(td);
+      }
+      return row;
+    }),
+  );
+}
+
+function report(message: string, isError = false): void {
+  const output = element('result');
+  output.textContent = message;
+  output.classList.toggle('error', isError);
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof TabkaError) return `${error.name} (${error.code}): ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function onSubmit(id: string, handler: (form: FormData) => Promise<string>, refresh: () => Promise<void>): void {
+  element<HTMLFormElement>(id).addEventListener('submit', (event) => {
+    event.preventDefault();
+    const data = new FormData(event.currentTarget as HTMLFormElement);
+    handler(data)
+      .then((message) => report(message))
+      .catch((error: unknown) => report(describeError(error), true))
+      .finally(() => void refresh());
+  });
+}
+
+async function main(): Promise<void> {
+  const broker = await LocalBroker.start({ cluster });
+  Object.assign(window, { broker });
+  showFacts(broker);
+  const refresh = async () => showPartitions(await broker.listPartitions());
+  await refresh();
+  setInterval(() => void refresh(), 2000);
+
+  onSubmit('create-form', async (form) => {
+    const topic = String(form.get('topic'));
+    const count = Number(form.get('partitions'));
+    for (let partition = 0; partition < count; partition++) await broker.createPartition(topic, partition);
+    return `created ${topic} partitions 0..${count - 1}`;
+  }, refresh);
+
+  onSubmit('append-form', async (form) => {
+    const count = Number(form.get('count'));
+    const now = Date.now();
+    const records = Array.from({ length: count }, (_, i) => ({
+      key: text.encode(`key-${i}`),
+      value: text.encode(`event ${i} from broker ${broker.brokerId} at ${new Date(now).toISOString()}`),
+      timestamp: now,
+    }));
+    const result = await broker.append(String(form.get('topic')), Number(form.get('partition')), encodeRecordBatch(records));
+    return `appended offsets ${result.baseOffset}..${result.lastOffset}`;
+  }, refresh);
+
+  onSubmit('read-form', async (form) => {
+    const offset = Number(form.get('offset'));
+    const { records, logEndOffset } = await broker.read(String(form.get('topic')), Number(form.get('partition')), offset, { maxBytes: 64 * 1024 });
+    const lines: string[] = [];
+    for (const batch of splitRecordBatches(records)) {
+      for (const record of decodeRecordBatch(batch).records) {
+        if (record.offset >= offset && lines.length < 20) lines.push(`${record.offset}: ${new TextDecoder().decode(record.value ?? undefined)}`);
+      }
+    }
+    return `${lines.join('\n') || 'no records'}\n(log end offset ${logEndOffset})`;
+  }, refresh);
+
+  element('status').textContent = 'running';
+}
+
+main().catch((error: unknown) => {
+  element('status').textContent = `failed: ${describeError(error)}`;
+  element('status').classList.add('error');
+});

@@ -1,0 +1,113 @@
+import { transfer } from 'comlink';
+import { IdbLogStore } from '../log/idb-log-store';
+import type { EpochEntry } from '../log/leader-epoch-cache';
+import type { LogConfig } from '../log/log-config';
+import { LogManager } from '../log/log-manager';
+import type { LogStore } from '../log/log-store';
+import type { AppendOptions, AppendResult, PartitionSummary, ReadOptions, ReadResult, RetentionResult } from '../log/partition-log';
+import { loadOrCreateBrokerId } from './broker-identity';
+import { claimBrokerSlot } from './broker-slot';
+import type { BrokerSlot, ClaimOptions } from './broker-slot';
+
+export type BrokerStartOptions = Omit<ClaimOptions, 'locks'>;
+
+export interface BrokerInfo {
+  readonly brokerId: number;
+  readonly slot: number;
+  readonly cluster: string;
+  readonly databaseName: string;
+}
+
+interface Running {
+  readonly info: BrokerInfo;
+  readonly slot: BrokerSlot;
+  readonly logs: LogManager;
+}
+
+/**
+ * The broker as it runs inside its Web Worker, exposed to the page with comlink. It owns the
+ * slot lock and the logs; the page only sends requests. Time enters here, at the boundary.
+ */
+export class BrokerService {
+  private running: Running | undefined;
+
+  constructor(private readonly openStore: (databaseName: string) => Promise<LogStore> = IdbLogStore.open) {}
+
+  async start(options: BrokerStartOptions): Promise<BrokerInfo> {
+    if (this.running) return this.running.info;
+    const slot = await claimBrokerSlot(options);
+    try {
+      const store = await this.openStore(slot.databaseName);
+      const brokerId = await loadOrCreateBrokerId(store);
+      const logs = await LogManager.open(store);
+      const info = { brokerId, slot: slot.slot, cluster: options.cluster, databaseName: slot.databaseName };
+      this.running = { info, slot, logs };
+      return info;
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
+  }
+
+  async createPartition(topic: string, partition: number, config?: Partial<LogConfig>): Promise<PartitionSummary> {
+    const log = await this.logs().createPartition(topic, partition, config);
+    return log.summary();
+  }
+
+  async deletePartition(topic: string, partition: number): Promise<void> {
+    await this.logs().deletePartition(topic, partition);
+  }
+
+  append(topic: string, partition: number, records: Uint8Array, options?: AppendOptions): Promise<AppendResult> {
+    return this.logs().get(topic, partition).append(records, options);
+  }
+
+  async read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<ReadResult> {
+    const result = await this.logs().get(topic, partition).read(offset, options);
+    return transfer(result, [result.records.buffer]);
+  }
+
+  async truncateTo(topic: string, partition: number, offset: number): Promise<void> {
+    await this.logs().get(topic, partition).truncateTo(offset);
+  }
+
+  deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    return this.logs().get(topic, partition).deleteRecordsBefore(offset);
+  }
+
+  applyRetention(nowMs: number = Date.now()): Promise<RetentionResult[]> {
+    return this.logs().applyRetention(nowMs);
+  }
+
+  async endOffsetForEpoch(topic: string, partition: number, epoch: number): Promise<EpochEntry> {
+    return this.logs().get(topic, partition).endOffsetForEpoch(epoch);
+  }
+
+  async updateConfig(topic: string, partition: number, config: LogConfig): Promise<void> {
+    await this.logs().get(topic, partition).updateConfig(config);
+  }
+
+  async listPartitions(): Promise<PartitionSummary[]> {
+    return this.logs().partitions();
+  }
+
+  async info(): Promise<BrokerInfo> {
+    return this.require().info;
+  }
+
+  async close(): Promise<void> {
+    const running = this.running;
+    this.running = undefined;
+    running?.logs.close();
+    running?.slot.release();
+  }
+
+  private logs(): LogManager {
+    return this.require().logs;
+  }
+
+  private require(): Running {
+    if (!this.running) throw new Error('the broker has not started: call start() first');
+    return this.running;
+  }
+}

@@ -1,0 +1,130 @@
+import { transfer, wrap } from 'comlink';
+import type { Remote } from 'comlink';
+import './comlink-errors';
+import type { EpochEntry } from '../log/leader-epoch-cache';
+import type { LogConfig } from '../log/log-config';
+import type { AppendOptions, AppendResult, PartitionSummary, ReadOptions, ReadResult, RetentionResult } from '../log/partition-log';
+import type { BrokerInfo, BrokerService } from './broker-service';
+import { workerReady } from './worker-ready';
+
+export interface LocalBrokerOptions {
+  /** The cluster name: tabs of one origin with the same name share slots. Default "default". */
+  readonly cluster?: string;
+  readonly maxSlots?: number;
+  /** Makes the broker's worker; by default tabka's own worker module. */
+  readonly createWorker?: () => Worker;
+}
+
+/**
+ * This tab's broker, seen from the page: a handle on the Web Worker that runs it. Buffers
+ * cross the boundary by transfer, not copy, so an appended Uint8Array is handed over (its
+ * buffer is detached afterwards when it covered the whole buffer).
+ */
+export class LocalBroker {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly service: Remote<BrokerService>,
+    readonly info: BrokerInfo,
+  ) {}
+
+  static async start(options: LocalBrokerOptions = {}): Promise<LocalBroker> {
+    const cluster = options.cluster ?? 'default';
+    const worker = options.createWorker?.() ?? createBrokerWorker();
+    const service = wrap<BrokerService>(worker);
+    try {
+      const preferredSlot = readRememberedSlot(cluster);
+      await workerReady(worker);
+      const info = await service.start({
+        cluster,
+        ...(preferredSlot === undefined ? {} : { preferredSlot }),
+        ...(options.maxSlots === undefined ? {} : { maxSlots: options.maxSlots }),
+      });
+      rememberSlot(cluster, info.slot);
+      return new LocalBroker(worker, service, info);
+    } catch (error) {
+      worker.terminate();
+      throw error;
+    }
+  }
+
+  get brokerId(): number {
+    return this.info.brokerId;
+  }
+
+  get slot(): number {
+    return this.info.slot;
+  }
+
+  createPartition(topic: string, partition: number, config?: Partial<LogConfig>): Promise<PartitionSummary> {
+    return this.service.createPartition(topic, partition, config);
+  }
+
+  deletePartition(topic: string, partition: number): Promise<void> {
+    return this.service.deletePartition(topic, partition);
+  }
+
+  append(topic: string, partition: number, records: Uint8Array, options?: AppendOptions): Promise<AppendResult> {
+    const owned = ownsWholeBuffer(records) ? records : records.slice();
+    return this.service.append(topic, partition, transfer(owned, [owned.buffer]), options);
+  }
+
+  read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<ReadResult> {
+    return this.service.read(topic, partition, offset, options);
+  }
+
+  truncateTo(topic: string, partition: number, offset: number): Promise<void> {
+    return this.service.truncateTo(topic, partition, offset);
+  }
+
+  deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    return this.service.deleteRecordsBefore(topic, partition, offset);
+  }
+
+  applyRetention(nowMs?: number): Promise<RetentionResult[]> {
+    return this.service.applyRetention(nowMs);
+  }
+
+  endOffsetForEpoch(topic: string, partition: number, epoch: number): Promise<EpochEntry> {
+    return this.service.endOffsetForEpoch(topic, partition, epoch);
+  }
+
+  updateConfig(topic: string, partition: number, config: LogConfig): Promise<void> {
+    return this.service.updateConfig(topic, partition, config);
+  }
+
+  listPartitions(): Promise<PartitionSummary[]> {
+    return this.service.listPartitions();
+  }
+
+  /** Releases the slot and stops the worker; the logs stay in IndexedDB for the next holder. */
+  async close(): Promise<void> {
+    try {
+      await this.service.close();
+    } finally {
+      this.worker.terminate();
+    }
+  }
+}
+
+function createBrokerWorker(): Worker {
+  return new Worker(new URL('../../workers/broker.worker.ts', import.meta.url), { type: 'module', name: 'tabka-broker' });
+}
+
+function ownsWholeBuffer(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+}
+
+/** sessionStorage survives a reload of this tab and is not shared with other tabs. */
+function slotStorageKey(cluster: string): string {
+  return `tabka/${cluster}/slot`;
+}
+
+function readRememberedSlot(cluster: string): number | undefined {
+  const stored = globalThis.sessionStorage?.getItem(slotStorageKey(cluster));
+  const slot = stored === null || stored === undefined ? Number.NaN : Number(stored);
+  return Number.isInteger(slot) ? slot : undefined;
+}
+
+function rememberSlot(cluster: string, slot: number): void {
+  globalThis.sessionStorage?.setItem(slotStorageKey(cluster), String(slot));
+}

@@ -1,0 +1,172 @@
+/**
+ * Typed errors, named after Kafka's error codes where one fits. Every error carries a
+ * `code` (stable, machine-readable), `retriable` (whether retrying the same request can
+ * succeed, as in Kafka), and the details a caller needs to act.
+ */
+
+export abstract class TabkaError extends Error {
+  abstract readonly code: string;
+  readonly retriable: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  /** Plain data that survives structured clone (postMessage), see `errorFromJSON`. */
+  toJSON(): SerializedTabkaError {
+    return { name: this.name, message: this.message, details: this.details() };
+  }
+
+  protected details(): Record<string, unknown> {
+    return {};
+  }
+}
+
+export interface SerializedTabkaError {
+  name: string;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+/** A topic name breaks Kafka's rule: 1-249 chars of [a-zA-Z0-9._-], not "." or "..". */
+export class InvalidTopicError extends TabkaError {
+  readonly code = 'INVALID_TOPIC_EXCEPTION';
+  constructor(readonly topic: string, reason: string) {
+    super(`Invalid topic name ${JSON.stringify(topic)}: ${reason}`);
+  }
+  protected override details() {
+    return { topic: this.topic };
+  }
+}
+
+/** A record batch is larger than the log accepts (max.message.bytes). */
+export class RecordTooLargeError extends TabkaError {
+  readonly code = 'RECORD_TOO_LARGE';
+  constructor(readonly sizeBytes: number, readonly maxBytes: number) {
+    super(`Record batch of ${sizeBytes} bytes exceeds the maximum of ${maxBytes} bytes`);
+  }
+  protected override details() {
+    return { sizeBytes: this.sizeBytes, maxBytes: this.maxBytes };
+  }
+}
+
+/** Bytes that do not decode to a valid record batch: truncated, bad lengths, bad CRC. */
+export class CorruptRecordError extends TabkaError {
+  readonly code = 'CORRUPT_MESSAGE';
+  constructor(reason: string) {
+    super(`Corrupt record batch: ${reason}`);
+  }
+}
+
+/** A batch is well-formed but not acceptable here (e.g. wrong base offset for a follower append). */
+export class InvalidRecordError extends TabkaError {
+  readonly code = 'INVALID_RECORD';
+  constructor(reason: string) {
+    super(`Invalid record batch: ${reason}`);
+  }
+}
+
+/** An offset outside [logStartOffset, logEndOffset]. */
+export class OffsetOutOfRangeError extends TabkaError {
+  readonly code = 'OFFSET_OUT_OF_RANGE';
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+    readonly logStartOffset: number,
+    readonly logEndOffset: number,
+  ) {
+    super(
+      `Offset ${offset} is out of range for ${topic}-${partition}: valid offsets are ` +
+        `${logStartOffset} to ${logEndOffset}`,
+    );
+  }
+  protected override details() {
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      offset: this.offset,
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.logEndOffset,
+    };
+  }
+}
+
+/** This broker has no log for the topic-partition. */
+export class UnknownTopicOrPartitionError extends TabkaError {
+  readonly code = 'UNKNOWN_TOPIC_OR_PARTITION';
+  override readonly retriable = true;
+  constructor(readonly topic: string, readonly partition: number) {
+    super(`This broker does not host ${topic}-${partition}`);
+  }
+  protected override details() {
+    return { topic: this.topic, partition: this.partition };
+  }
+}
+
+export type StorageFailure = 'quota' | 'aborted' | 'closed' | 'unknown';
+
+/** IndexedDB refused a write or read. Nothing of the failed operation was applied. */
+export class StorageError extends TabkaError {
+  readonly code = 'KAFKA_STORAGE_ERROR';
+  constructor(readonly reason: StorageFailure, message: string, options?: { cause?: unknown }) {
+    super(`Storage error (${reason}): ${message}`, options);
+  }
+  protected override details() {
+    return { reason: this.reason };
+  }
+}
+
+/** No broker slot could be claimed (Web Locks missing, or every slot busy). */
+export class BrokerSlotError extends TabkaError {
+  readonly code = 'BROKER_SLOT_UNAVAILABLE';
+  constructor(reason: string) {
+    super(`Cannot claim a broker slot: ${reason}`);
+  }
+}
+
+type ErrorFactory = (message: string, details: Record<string, unknown>) => TabkaError;
+
+const num = (value: unknown): number => (typeof value === 'number' ? value : Number.NaN);
+const str = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/** Rebuilds a typed error on the far side of postMessage, with its class and fields. */
+const factories: Record<string, ErrorFactory> = {
+  InvalidTopicError: (m, d) => withMessage(new InvalidTopicError(str(d.topic), ''), m),
+  RecordTooLargeError: (m, d) => withMessage(new RecordTooLargeError(num(d.sizeBytes), num(d.maxBytes)), m),
+  CorruptRecordError: (m) => withMessage(new CorruptRecordError(''), m),
+  InvalidRecordError: (m) => withMessage(new InvalidRecordError(''), m),
+  OffsetOutOfRangeError: (m, d) =>
+    withMessage(
+      new OffsetOutOfRangeError(
+        str(d.topic),
+        num(d.partition),
+        num(d.offset),
+        num(d.logStartOffset),
+        num(d.logEndOffset),
+      ),
+      m,
+    ),
+  UnknownTopicOrPartitionError: (m, d) =>
+    withMessage(new UnknownTopicOrPartitionError(str(d.topic), num(d.partition)), m),
+  StorageError: (m, d) => withMessage(new StorageError(str(d.reason) as StorageFailure, ''), m),
+  BrokerSlotError: (m) => withMessage(new BrokerSlotError(''), m),
+};
+
+function withMessage<E extends Error>(error: E, message: string): E {
+  error.message = message;
+  return error;
+}
+
+export function isSerializedTabkaError(value: unknown): value is SerializedTabkaError {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<SerializedTabkaError>;
+  return typeof candidate.name === 'string' && candidate.name in factories && typeof candidate.message === 'string';
+}
+
+export function errorFromJSON(value: SerializedTabkaError): TabkaError {
+  const factory = factories[value.name];
+  if (!factory) throw new TypeError(`Unknown tabka error ${value.name}`);
+  return factory(value.message, value.details ?? {});
+}

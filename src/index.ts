@@ -1,0 +1,19 @@
+// tabka's public entry: what an app imports. Each module has one job; this file only re-exports.
+export * from './errors';
+export { LocalBroker } from './broker/local-broker';
+export type { LocalBrokerOptions } from './broker/local-broker';
+export type { BrokerInfo } from './broker/broker-service';
+export {
+  encodeRecordBatch,
+  decodeRecordBatch,
+  splitRecordBatches,
+  verifyRecordBatch,
+} from './protocol/record-batch';
+export type { RecordInput, RecordHeader, DecodedRecord, DecodedBatch, BatchHeader, BatchOptions } from './protocol/record-batch';
+export { validateTopicName, MAX_TOPIC_NAME_LENGTH } from './protocol/topic-name';
+export { Partitioner, Partitioners } from './producer/partitioner';
+export { murmur2, toPositive } from './producer/murmur2';
+export { DEFAULT_LOG_CONFIG } from './log/log-config';
+export type { LogConfig } from './log/log-config';
+export type { AppendOptions, AppendResult, ReadOptions, ReadResult, PartitionSummary, RetentionResult } from './log/partition-log';
+export type { EpochEntry } from './log/leader-epoch-cache';

@@ -1,0 +1,75 @@
+import { UnknownTopicOrPartitionError } from '../errors';
+import { validateTopicName } from '../protocol/topic-name';
+import { resolveLogConfig } from './log-config';
+import type { LogConfig } from './log-config';
+import type { LogStore } from './log-store';
+import { PartitionLog } from './partition-log';
+import type { PartitionSummary, RetentionResult } from './partition-log';
+
+/**
+ * A broker's logs (Kafka's LogManager): every topic-partition this broker hosts, in one store.
+ * Opening rebuilds each log from the store's index rows, like a broker restarting on its
+ * log.dirs.
+ */
+export class LogManager {
+  private readonly logs = new Map<string, PartitionLog>();
+
+  private constructor(readonly store: LogStore) {}
+
+  static async open(store: LogStore): Promise<LogManager> {
+    const manager = new LogManager(store);
+    for (const stored of await store.load()) {
+      manager.logs.set(keyOf(stored.meta.topic, stored.meta.partition), new PartitionLog(store, stored));
+    }
+    return manager;
+  }
+
+  /** Creates the partition's log, or returns the existing one (creation is idempotent). */
+  async createPartition(topic: string, partition: number, config: Partial<LogConfig> = {}): Promise<PartitionLog> {
+    validateTopicName(topic);
+    if (!Number.isSafeInteger(partition) || partition < 0) {
+      throw new RangeError(`partition must be a non-negative integer, got ${partition}`);
+    }
+    const existing = this.logs.get(keyOf(topic, partition));
+    if (existing) return existing;
+    const meta = { topic, partition, logStartOffset: 0, epochs: [], config: resolveLogConfig(config) };
+    await this.store.write({ topic, partition, meta });
+    const log = new PartitionLog(this.store, { meta, entries: [] });
+    this.logs.set(keyOf(topic, partition), log);
+    return log;
+  }
+
+  get(topic: string, partition: number): PartitionLog {
+    const log = this.logs.get(keyOf(topic, partition));
+    if (!log) throw new UnknownTopicOrPartitionError(topic, partition);
+    return log;
+  }
+
+  has(topic: string, partition: number): boolean {
+    return this.logs.has(keyOf(topic, partition));
+  }
+
+  async deletePartition(topic: string, partition: number): Promise<void> {
+    this.get(topic, partition);
+    await this.store.removePartition(topic, partition);
+    this.logs.delete(keyOf(topic, partition));
+  }
+
+  partitions(): PartitionSummary[] {
+    return [...this.logs.values()]
+      .map((log) => log.summary())
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  async applyRetention(nowMs: number): Promise<RetentionResult[]> {
+    return Promise.all([...this.logs.values()].map((log) => log.applyRetention(nowMs)));
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}
+
+function keyOf(topic: string, partition: number): string {
+  return `${partition}:${topic}`;
+}

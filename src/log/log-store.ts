@@ -1,0 +1,60 @@
+import type { EpochEntry } from './leader-epoch-cache';
+import type { LogConfig } from './log-config';
+
+/**
+ * Where a broker's partition logs persist: one row per record batch, keyed
+ * [topic, partition, baseOffset] (never a row per record), a small index row per batch so a
+ * log opens without reading its data, and one metadata row per partition. The IndexedDB
+ * store is the real one; the in-memory store serves Node tests behind the same interface.
+ */
+export interface BatchEntry {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly sizeBytes: number;
+  readonly maxTimestamp: number;
+  readonly leaderEpoch: number;
+}
+
+export interface PartitionMeta {
+  readonly topic: string;
+  readonly partition: number;
+  readonly logStartOffset: number;
+  readonly epochs: readonly EpochEntry[];
+  readonly config: LogConfig;
+}
+
+export interface StoredPartition {
+  readonly meta: PartitionMeta;
+  /** Sorted by baseOffset. */
+  readonly entries: readonly BatchEntry[];
+}
+
+export interface StoredBatch {
+  readonly entry: BatchEntry;
+  readonly bytes: Uint8Array;
+}
+
+/** One atomic change to one partition, applied in this order: deletes, puts, meta. */
+export interface LogWrite {
+  readonly topic: string;
+  readonly partition: number;
+  /** Delete batches with baseOffset < deleteBelow. */
+  readonly deleteBelow?: number;
+  /** Delete batches with baseOffset >= deleteFrom. */
+  readonly deleteFrom?: number;
+  readonly put?: readonly StoredBatch[];
+  readonly meta?: PartitionMeta;
+}
+
+export interface LogStore {
+  /** Every partition's metadata and batch index, to rebuild the logs at start. */
+  load(): Promise<StoredPartition[]>;
+  /** All of the write or none of it; failures are StorageError. */
+  write(change: LogWrite): Promise<void>;
+  /** Batches with fromBaseOffset <= baseOffset <= toBaseOffset, in offset order. */
+  readBatches(topic: string, partition: number, fromBaseOffset: number, toBaseOffset: number): Promise<Uint8Array[]>;
+  removePartition(topic: string, partition: number): Promise<void>;
+  getMeta(key: string): Promise<unknown>;
+  putMeta(key: string, value: unknown): Promise<void>;
+  close(): void;
+}

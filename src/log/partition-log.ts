@@ -1,0 +1,371 @@
+import { InvalidRecordError, OffsetOutOfRangeError, RecordTooLargeError } from '../errors';
+import {
+  decodeRecordBatch,
+  encodeRecordBatch,
+  lastOffsetOf,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  splitRecordBatches,
+  verifyRecordBatch,
+} from '../protocol/record-batch';
+import type { BatchHeader } from '../protocol/record-batch';
+import {
+  assignEpoch,
+  endOffsetForEpoch,
+  latestEpoch,
+  truncateEpochsFromEnd,
+  truncateEpochsFromStart,
+} from './leader-epoch-cache';
+import type { EpochEntry } from './leader-epoch-cache';
+import type { LogConfig } from './log-config';
+import type { BatchEntry, LogStore, PartitionMeta, StoredBatch, StoredPartition } from './log-store';
+import { SerialQueue } from './serial-queue';
+
+export interface AppendOptions {
+  /**
+   * true (a leader): the log assigns offsets from its end and stamps `leaderEpoch`.
+   * false (a follower): batches keep the leader's offsets and epochs and must start at the log end.
+   */
+  readonly assignOffsets?: boolean;
+  /** The current leader epoch, stamped on assigned batches. */
+  readonly leaderEpoch?: number;
+}
+
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly logEndOffset: number;
+}
+
+export interface ReadOptions {
+  /** Stop adding batches once this many bytes are collected; the first batch is always returned. */
+  readonly maxBytes?: number;
+  /** Exclusive upper bound: batches starting at or past it are not returned (the high watermark). */
+  readonly maxOffset?: number;
+}
+
+export interface ReadResult {
+  /** Whole record batches, concatenated, exactly as stored. */
+  readonly records: Uint8Array;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+}
+
+export interface RetentionResult {
+  readonly deletedBatches: number;
+  readonly logStartOffset: number;
+}
+
+export interface PartitionSummary {
+  readonly topic: string;
+  readonly partition: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly sizeBytes: number;
+  readonly batchCount: number;
+  readonly leaderEpoch: number;
+  readonly config: LogConfig;
+}
+
+/** Kafka's fetch.max.bytes default (50 MiB); callers usually pass their own limit. */
+export const DEFAULT_READ_MAX_BYTES = 50 * 1024 * 1024;
+
+/**
+ * One topic-partition's log: an ordered sequence of record batches with contiguous offsets,
+ * backed by a LogStore. The batch index lives in memory, so reads go straight to the rows
+ * they need; memory state changes only after the store has committed.
+ */
+export class PartitionLog {
+  private readonly queue = new SerialQueue();
+  private entries: BatchEntry[];
+  private meta: PartitionMeta;
+  private sizeBytes: number;
+
+  constructor(private readonly store: LogStore, stored: StoredPartition) {
+    this.meta = stored.meta;
+    this.entries = [...stored.entries];
+    this.sizeBytes = this.entries.reduce((sum, entry) => sum + entry.sizeBytes, 0);
+  }
+
+  get topic(): string {
+    return this.meta.topic;
+  }
+
+  get partition(): number {
+    return this.meta.partition;
+  }
+
+  get config(): LogConfig {
+    return this.meta.config;
+  }
+
+  get logStartOffset(): number {
+    return this.meta.logStartOffset;
+  }
+
+  get logEndOffset(): number {
+    const last = this.entries.at(-1);
+    return last ? Math.max(last.lastOffset + 1, this.meta.logStartOffset) : this.meta.logStartOffset;
+  }
+
+  get epochs(): readonly EpochEntry[] {
+    return this.meta.epochs;
+  }
+
+  summary(): PartitionSummary {
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.logEndOffset,
+      sizeBytes: this.sizeBytes,
+      batchCount: this.entries.length,
+      leaderEpoch: latestEpoch(this.meta.epochs),
+      config: this.meta.config,
+    };
+  }
+
+  /**
+   * Appends one or more concatenated record batches. Every batch is checked (lengths, CRC,
+   * size limit) before anything is written; the write is one atomic store transaction.
+   * The log takes ownership of `records`: a leader stamps offsets and epoch into it.
+   */
+  async append(records: Uint8Array, options: AppendOptions = {}): Promise<AppendResult> {
+    const batches = splitRecordBatches(records);
+    if (batches.length === 0) throw new InvalidRecordError('no record batch to append');
+    const headers = batches.map((batch) => this.checkBatch(batch));
+    return this.queue.run(() => this.appendChecked(batches, headers, options));
+  }
+
+  /** Reads whole batches from the one holding `offset`, up to `maxBytes`. */
+  async read(offset: number, options: ReadOptions = {}): Promise<ReadResult> {
+    const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
+    for (;;) {
+      const wanted = this.batchesFor(offset, maxBytes, options.maxOffset ?? Number.POSITIVE_INFINITY);
+      const first = wanted[0];
+      const last = wanted.at(-1);
+      if (!first || !last) return this.readResult(new Uint8Array(0));
+      const rows = await this.store.readBatches(this.topic, this.partition, first.baseOffset, last.baseOffset);
+      // A deletion or truncation may have committed while the rows were read; look again.
+      if (rows.length === wanted.length && rows.every((row, i) => row.byteLength === wanted[i]?.sizeBytes)) {
+        return this.readResult(concat(rows));
+      }
+    }
+  }
+
+  /** Removes every record at or past `offset` (leader-epoch truncation of a follower). */
+  async truncateTo(offset: number): Promise<void> {
+    requireOffset(offset);
+    return this.queue.run(async () => {
+      if (offset >= this.logEndOffset) return;
+      if (offset <= this.logStartOffset) return this.truncateFullyAndStartAt(offset);
+      const index = this.entries.findIndex((entry) => entry.lastOffset >= offset);
+      const straddling = this.entries[index] as BatchEntry;
+      const put = straddling.baseOffset < offset ? [await this.trimmedBatch(straddling, offset)] : [];
+      const meta = { ...this.meta, epochs: truncateEpochsFromEnd(this.meta.epochs, offset) };
+      await this.store.write({ topic: this.topic, partition: this.partition, deleteFrom: straddling.baseOffset, put, meta });
+      this.entries = [...this.entries.slice(0, index), ...put.map((batch) => batch.entry)];
+      this.meta = meta;
+      this.recountSize();
+    });
+  }
+
+  /** Kafka's DeleteRecords: moves the log start to `offset`, dropping batches wholly before it. */
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    requireOffset(offset);
+    return this.queue.run(async () => {
+      if (offset > this.logEndOffset) throw this.outOfRange(offset);
+      if (offset > this.logStartOffset) await this.advanceStart(offset);
+      return this.logStartOffset;
+    });
+  }
+
+  /**
+   * Deletes the oldest batches past retention.ms (by their newest timestamp) or beyond
+   * retention.bytes, never at or past `maxOffset` (the high watermark, once there is one).
+   */
+  applyRetention(nowMs: number, maxOffset = Number.POSITIVE_INFINITY): Promise<RetentionResult> {
+    return this.queue.run(async () => {
+      const { retentionMs, retentionBytes } = this.meta.config;
+      let excessBytes = retentionBytes < 0 ? 0 : this.sizeBytes - retentionBytes;
+      let count = 0;
+      for (const entry of this.entries) {
+        if (entry.lastOffset >= maxOffset) break;
+        const expired = retentionMs >= 0 && entry.maxTimestamp < nowMs - retentionMs;
+        const oversize = retentionBytes >= 0 && excessBytes - entry.sizeBytes >= 0;
+        if (!expired && !oversize) break;
+        excessBytes -= entry.sizeBytes;
+        count += 1;
+      }
+      if (count > 0) {
+        const next = this.entries[count];
+        await this.advanceStart(next ? next.baseOffset : this.logEndOffset);
+      }
+      return { deletedBatches: count, logStartOffset: this.logStartOffset };
+    });
+  }
+
+  /** OffsetsForLeaderEpoch, answered from this log's epoch checkpoint. */
+  endOffsetForEpoch(epoch: number): EpochEntry {
+    return endOffsetForEpoch(this.meta.epochs, epoch, this.logEndOffset);
+  }
+
+  updateConfig(config: LogConfig): Promise<void> {
+    return this.queue.run(async () => {
+      const meta = { ...this.meta, config };
+      await this.store.write({ topic: this.topic, partition: this.partition, meta });
+      this.meta = meta;
+    });
+  }
+
+  private checkBatch(batch: Uint8Array): BatchHeader {
+    if (batch.byteLength > this.meta.config.maxMessageBytes) {
+      throw new RecordTooLargeError(batch.byteLength, this.meta.config.maxMessageBytes);
+    }
+    return verifyRecordBatch(batch);
+  }
+
+  private async appendChecked(
+    batches: Uint8Array[],
+    headers: BatchHeader[],
+    options: AppendOptions,
+  ): Promise<AppendResult> {
+    const assignOffsets = options.assignOffsets ?? true;
+    const firstOffset = this.logEndOffset;
+    let nextOffset = firstOffset;
+    let epochs = this.meta.epochs;
+    const put: StoredBatch[] = batches.map((bytes, i) => {
+      const header = headers[i] as BatchHeader;
+      let leaderEpoch = header.partitionLeaderEpoch;
+      if (assignOffsets) {
+        setBaseOffset(bytes, nextOffset);
+        if (options.leaderEpoch !== undefined) {
+          setPartitionLeaderEpoch(bytes, options.leaderEpoch);
+          leaderEpoch = options.leaderEpoch;
+        }
+      } else if (header.baseOffset !== nextOffset) {
+        throw new InvalidRecordError(`batch starts at offset ${header.baseOffset}, the log ends at ${nextOffset}`);
+      }
+      const baseOffset = nextOffset;
+      const lastOffset = baseOffset + header.lastOffsetDelta;
+      epochs = assignEpoch(epochs, leaderEpoch, baseOffset);
+      nextOffset = lastOffset + 1;
+      const entry = { baseOffset, lastOffset, sizeBytes: bytes.byteLength, maxTimestamp: header.maxTimestamp, leaderEpoch };
+      return { entry, bytes };
+    });
+    const meta = epochs === this.meta.epochs ? undefined : { ...this.meta, epochs };
+    await this.store.write({ topic: this.topic, partition: this.partition, put, ...(meta ? { meta } : {}) });
+    for (const batch of put) {
+      this.entries.push(batch.entry);
+      this.sizeBytes += batch.entry.sizeBytes;
+    }
+    if (meta) this.meta = meta;
+    return { baseOffset: firstOffset, lastOffset: nextOffset - 1, logEndOffset: nextOffset };
+  }
+
+  private batchesFor(offset: number, maxBytes: number, maxOffset: number): BatchEntry[] {
+    requireOffset(offset);
+    if (offset < this.logStartOffset || offset > this.logEndOffset) throw this.outOfRange(offset);
+    const wanted: BatchEntry[] = [];
+    let bytes = 0;
+    for (let i = firstEntryEndingAtOrAfter(this.entries, offset); i < this.entries.length; i++) {
+      const entry = this.entries[i] as BatchEntry;
+      if (entry.baseOffset >= maxOffset) break;
+      if (wanted.length > 0 && bytes + entry.sizeBytes > maxBytes) break;
+      wanted.push(entry);
+      bytes += entry.sizeBytes;
+    }
+    return wanted;
+  }
+
+  private readResult(records: Uint8Array): ReadResult {
+    return { records, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset };
+  }
+
+  private async advanceStart(offset: number): Promise<void> {
+    const kept = this.entries.filter((entry) => entry.lastOffset >= offset);
+    const firstKept = kept[0];
+    const meta = {
+      ...this.meta,
+      logStartOffset: offset,
+      epochs: truncateEpochsFromStart(this.meta.epochs, offset),
+    };
+    const deleteBelow = firstKept ? firstKept.baseOffset : Number.POSITIVE_INFINITY;
+    await this.store.write({ topic: this.topic, partition: this.partition, deleteBelow, meta });
+    this.entries = kept;
+    this.meta = meta;
+    this.recountSize();
+  }
+
+  private async truncateFullyAndStartAt(offset: number): Promise<void> {
+    const meta = { ...this.meta, logStartOffset: offset, epochs: truncateEpochsFromEnd(this.meta.epochs, offset) };
+    await this.store.write({ topic: this.topic, partition: this.partition, deleteBelow: Number.POSITIVE_INFINITY, meta });
+    this.entries = [];
+    this.meta = meta;
+    this.recountSize();
+  }
+
+  /** The batch holding `offset`, re-encoded without the records at or past it. */
+  private async trimmedBatch(entry: BatchEntry, offset: number): Promise<StoredBatch> {
+    const [bytes] = await this.store.readBatches(this.topic, this.partition, entry.baseOffset, entry.baseOffset);
+    if (!bytes) throw new InvalidRecordError(`batch at ${entry.baseOffset} is missing from the store`);
+    const { header, records } = decodeRecordBatch(bytes);
+    const trimmed = encodeRecordBatch(
+      records.filter((record) => record.offset < offset),
+      {
+        baseOffset: header.baseOffset,
+        partitionLeaderEpoch: header.partitionLeaderEpoch,
+        producerId: header.producerId,
+        producerEpoch: header.producerEpoch,
+        baseSequence: header.baseSequence,
+        attributes: header.attributes,
+      },
+    );
+    const trimmedHeader = verifyRecordBatch(trimmed);
+    return {
+      bytes: trimmed,
+      entry: {
+        baseOffset: entry.baseOffset,
+        lastOffset: lastOffsetOf(trimmedHeader),
+        sizeBytes: trimmed.byteLength,
+        maxTimestamp: trimmedHeader.maxTimestamp,
+        leaderEpoch: entry.leaderEpoch,
+      },
+    };
+  }
+
+  private recountSize(): void {
+    this.sizeBytes = this.entries.reduce((sum, entry) => sum + entry.sizeBytes, 0);
+  }
+
+  private outOfRange(offset: number): OffsetOutOfRangeError {
+    return new OffsetOutOfRangeError(this.topic, this.partition, offset, this.logStartOffset, this.logEndOffset);
+  }
+}
+
+function requireOffset(offset: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
+}
+
+function firstEntryEndingAtOrAfter(entries: readonly BatchEntry[], offset: number): number {
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((entries[mid] as BatchEntry).lastOffset < offset) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function concat(rows: readonly Uint8Array[]): Uint8Array {
+  if (rows.length === 1) return rows[0] as Uint8Array;
+  const total = rows.reduce((sum, row) => sum + row.byteLength, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const row of rows) {
+    out.set(row, at);
+    at += row.byteLength;
+  }
+  return out;
+}
