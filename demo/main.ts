@@ -1,4 +1,4 @@
-import { LocalBroker, TabkaError, decodeRecordBatch, encodeRecordBatch, splitRecordBatches } from 'tabka';
+import { LocalBroker, TabkaError, decodeRecordBatch, encodeRecordBatch } from 'tabka';
 import type { PartitionSummary } from 'tabka';
 
 const cluster = new URLSearchParams(location.search).get('cluster') ?? 'demo';
@@ -101,9 +101,9 @@ async function main(): Promise<void> {
 
   onSubmit('read-form', async (form) => {
     const offset = Number(form.get('offset'));
-    const { records, logEndOffset } = await broker.read(String(form.get('topic')), Number(form.get('partition')), offset, { maxBytes: 64 * 1024 });
+    const { batches, logEndOffset } = await broker.read(String(form.get('topic')), Number(form.get('partition')), offset, { maxBytes: 64 * 1024 });
     const lines: string[] = [];
-    for (const batch of splitRecordBatches(records)) {
+    for (const batch of batches) {
       for (const record of decodeRecordBatch(batch).records) {
         if (record.offset >= offset && lines.length < 20) lines.push(`${record.offset}: ${new TextDecoder().decode(record.value ?? undefined)}`);
       }

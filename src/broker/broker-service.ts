@@ -64,7 +64,7 @@ export class BrokerService {
 
   async read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<ReadResult> {
     const result = await this.logs().get(topic, partition).read(offset, options);
-    return transfer(result, [result.records.buffer]);
+    return transfer(result, result.batches.map((batch) => batch.buffer));
   }
 
   async truncateTo(topic: string, partition: number, offset: number): Promise<void> {

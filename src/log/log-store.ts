@@ -49,8 +49,13 @@ export interface LogWrite {
 export interface LogStore {
   /** Every partition's metadata and batch index, to rebuild the logs at start. */
   load(): Promise<StoredPartition[]>;
-  /** All of the write or none of it; failures are StorageError. */
-  write(change: LogWrite): Promise<void>;
+  /**
+   * All of the write or none of it; failures are StorageError. `validate` runs once the write
+   * is issued but before it can commit: if it throws, nothing is written and its error is
+   * rethrown as is. It lets a costly check (the CRC of every appended batch) overlap the
+   * storage's own work instead of adding to it.
+   */
+  write(change: LogWrite, validate?: () => void): Promise<void>;
   /** Batches with fromBaseOffset <= baseOffset <= toBaseOffset, in offset order. */
   readBatches(topic: string, partition: number, fromBaseOffset: number, toBaseOffset: number): Promise<Uint8Array[]>;
   removePartition(topic: string, partition: number): Promise<void>;

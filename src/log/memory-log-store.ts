@@ -21,8 +21,9 @@ export class MemoryLogStore implements LogStore {
     return loaded;
   }
 
-  async write(change: LogWrite): Promise<void> {
+  async write(change: LogWrite, validate?: () => void): Promise<void> {
     this.assertOpen();
+    validate?.();
     const current = this.partitions.get(keyOf(change.topic, change.partition));
     let batches = current?.batches ?? [];
     const { deleteBelow, deleteFrom } = change;

@@ -3,6 +3,7 @@ import {
   decodeRecordBatch,
   encodeRecordBatch,
   lastOffsetOf,
+  readBatchHeader,
   setBaseOffset,
   setPartitionLeaderEpoch,
   splitRecordBatches,
@@ -45,8 +46,8 @@ export interface ReadOptions {
 }
 
 export interface ReadResult {
-  /** Whole record batches, concatenated, exactly as stored. */
-  readonly records: Uint8Array;
+  /** Whole record batches in offset order, exactly as stored; each owns its own buffer. */
+  readonly batches: Uint8Array[];
   readonly logStartOffset: number;
   readonly logEndOffset: number;
 }
@@ -133,7 +134,7 @@ export class PartitionLog {
   async append(records: Uint8Array, options: AppendOptions = {}): Promise<AppendResult> {
     const batches = splitRecordBatches(records);
     if (batches.length === 0) throw new InvalidRecordError('no record batch to append');
-    const headers = batches.map((batch) => this.checkBatch(batch));
+    const headers = batches.map((batch) => this.checkBatchHeader(batch));
     return this.queue.run(() => this.appendChecked(batches, headers, options));
   }
 
@@ -144,11 +145,11 @@ export class PartitionLog {
       const wanted = this.batchesFor(offset, maxBytes, options.maxOffset ?? Number.POSITIVE_INFINITY);
       const first = wanted[0];
       const last = wanted.at(-1);
-      if (!first || !last) return this.readResult(new Uint8Array(0));
+      if (!first || !last) return this.readResult([]);
       const rows = await this.store.readBatches(this.topic, this.partition, first.baseOffset, last.baseOffset);
       // A deletion or truncation may have committed while the rows were read; look again.
       if (rows.length === wanted.length && rows.every((row, i) => row.byteLength === wanted[i]?.sizeBytes)) {
-        return this.readResult(concat(rows));
+        return this.readResult(rows);
       }
     }
   }
@@ -218,11 +219,12 @@ export class PartitionLog {
     });
   }
 
-  private checkBatch(batch: Uint8Array): BatchHeader {
+  /** The cheap checks, before queueing; the CRC is checked while the store writes. */
+  private checkBatchHeader(batch: Uint8Array): BatchHeader {
     if (batch.byteLength > this.meta.config.maxMessageBytes) {
       throw new RecordTooLargeError(batch.byteLength, this.meta.config.maxMessageBytes);
     }
-    return verifyRecordBatch(batch);
+    return readBatchHeader(batch);
   }
 
   private async appendChecked(
@@ -254,7 +256,8 @@ export class PartitionLog {
       return { entry, bytes };
     });
     const meta = epochs === this.meta.epochs ? undefined : { ...this.meta, epochs };
-    await this.store.write({ topic: this.topic, partition: this.partition, put, ...(meta ? { meta } : {}) });
+    const verifyAll = () => batches.forEach((batch) => verifyRecordBatch(batch));
+    await this.store.write({ topic: this.topic, partition: this.partition, put, ...(meta ? { meta } : {}) }, verifyAll);
     for (const batch of put) {
       this.entries.push(batch.entry);
       this.sizeBytes += batch.entry.sizeBytes;
@@ -278,8 +281,8 @@ export class PartitionLog {
     return wanted;
   }
 
-  private readResult(records: Uint8Array): ReadResult {
-    return { records, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset };
+  private readResult(batches: Uint8Array[]): ReadResult {
+    return { batches, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset };
   }
 
   private async advanceStart(offset: number): Promise<void> {
@@ -356,16 +359,4 @@ function firstEntryEndingAtOrAfter(entries: readonly BatchEntry[], offset: numbe
     else high = mid;
   }
   return low;
-}
-
-function concat(rows: readonly Uint8Array[]): Uint8Array {
-  if (rows.length === 1) return rows[0] as Uint8Array;
-  const total = rows.reduce((sum, row) => sum + row.byteLength, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const row of rows) {
-    out.set(row, at);
-    at += row.byteLength;
-  }
-  return out;
 }

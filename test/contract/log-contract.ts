@@ -53,8 +53,8 @@ export async function readAll(log: PartitionLog, from = log.logStartOffset): Pro
   const records: DecodedRecord[] = [];
   let offset = from;
   while (offset < log.logEndOffset) {
-    const { records: bytes } = await log.read(offset, { maxBytes: 4096 });
-    for (const batch of splitRecordBatches(bytes)) {
+    const { batches } = await log.read(offset, { maxBytes: 4096 });
+    for (const batch of batches) {
       for (const record of decodeRecordBatch(batch).records) if (record.offset >= offset) records.push(record);
     }
     const last = records.at(-1);
@@ -112,7 +112,7 @@ export const logContract: ContractCase[] = [
     async run(h) {
       const { log } = await withLog(h);
       expect([log.logStartOffset, log.logEndOffset]).to.deep.equal([0, 0]);
-      expect((await log.read(0)).records.byteLength).to.equal(0);
+      expect((await log.read(0)).batches).to.deep.equal([]);
     },
   },
   {
@@ -157,7 +157,7 @@ export const logContract: ContractCase[] = [
       const { log } = await withLog(h);
       await log.append(makeBatch(10, 0));
       await log.append(makeBatch(10, 10));
-      const [first] = splitRecordBatches((await log.read(13)).records);
+      const [first] = (await log.read(13)).batches;
       expect(decodeRecordBatch(first as Uint8Array).header.baseOffset).to.equal(10);
     },
   },
@@ -167,11 +167,11 @@ export const logContract: ContractCase[] = [
       const { log } = await withLog(h);
       for (let i = 0; i < 5; i++) await log.append(makeBatch(10, i * 10));
       const batchBytes = log.summary().sizeBytes / 5;
-      expect(splitRecordBatches((await log.read(0, { maxBytes: 1 })).records)).to.have.length(1);
-      const two = splitRecordBatches((await log.read(0, { maxBytes: Math.ceil(batchBytes * 2.5) })).records);
+      expect((await log.read(0, { maxBytes: 1 })).batches).to.have.length(1);
+      const two = (await log.read(0, { maxBytes: Math.ceil(batchBytes * 2.5) })).batches;
       expect(two).to.have.length(2);
-      expect(splitRecordBatches((await log.read(0, { maxOffset: 30 })).records)).to.have.length(3);
-      expect(splitRecordBatches((await log.read(0)).records)).to.have.length(5);
+      expect((await log.read(0, { maxOffset: 30 })).batches).to.have.length(3);
+      expect((await log.read(0)).batches).to.have.length(5);
     },
   },
   {
@@ -184,7 +184,7 @@ export const logContract: ContractCase[] = [
       await log.deleteRecordsBefore(4);
       const before = await rejects(() => log.read(3), OffsetOutOfRangeError);
       expect([before.logStartOffset, before.logEndOffset]).to.deep.equal([4, 10]);
-      expect((await log.read(10)).records.byteLength).to.equal(0);
+      expect((await log.read(10)).batches).to.deep.equal([]);
     },
   },
   {
@@ -211,7 +211,7 @@ export const logContract: ContractCase[] = [
       await log.append(makeBatch(5, 5), { leaderEpoch: 0 });
       await log.append(makeBatch(5, 10), { leaderEpoch: 3 });
       expect(log.epochs).to.deep.equal([{ epoch: 0, startOffset: 0 }, { epoch: 3, startOffset: 10 }]);
-      const [, , third] = splitRecordBatches((await log.read(0)).records);
+      const [, , third] = (await log.read(0)).batches;
       expect(decodeRecordBatch(third as Uint8Array).header.partitionLeaderEpoch).to.equal(3);
       expect(log.endOffsetForEpoch(0)).to.deep.equal({ epoch: 0, startOffset: 10 });
       expect(log.endOffsetForEpoch(2)).to.deep.equal({ epoch: 0, startOffset: 10 });
@@ -295,7 +295,7 @@ export const logContract: ContractCase[] = [
     async run(h) {
       const { manager, log } = await withLog(h);
       for (let i = 0; i < 10; i++) await log.append(makeBatch(10, i * 10));
-      const batchBytes = Math.max(...(await Promise.all(range(0, 10).map(async (i) => (await log.read(i * 10, { maxBytes: 1 })).records.byteLength))));
+      const batchBytes = Math.max(...(await Promise.all(range(0, 10).map(async (i) => (await log.read(i * 10, { maxBytes: 1 })).batches[0]?.byteLength ?? 0))));
       await log.updateConfig({ ...log.config, retentionBytes: batchBytes * 3 });
       await manager.applyRetention(T0);
       expect(log.summary().batchCount).to.be.within(3, 4);

@@ -1,6 +1,6 @@
 // A bare broker tab for browser tests: starts this tab's broker and offers helpers that do the
 // heavy work inside the page, so the test ships numbers over the protocol, not megabytes.
-import { LocalBroker, decodeRecordBatch, encodeRecordBatch, splitRecordBatches } from '../../../src/index';
+import { LocalBroker, decodeRecordBatch, encodeRecordBatch } from '../../../src/index';
 import type { BrokerInfo } from '../../../src/index';
 
 export interface VerifyResult {
@@ -45,8 +45,7 @@ const tab: BrokerTab = {
     let next = 0;
     let firstMismatch: string | null = null;
     while (next < count) {
-      const { records } = await broker.read(topic, partition, next, { maxBytes: 1024 * 1024 });
-      const batches = splitRecordBatches(records);
+      const { batches } = await broker.read(topic, partition, next, { maxBytes: 1024 * 1024 });
       if (batches.length === 0) break;
       for (const batch of batches) {
         for (const record of decodeRecordBatch(batch).records) {

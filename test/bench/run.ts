@@ -1,0 +1,137 @@
+// `npm run bench [-- suite...] [-- --json]`: runs benchmark suites in real headless Chromium
+// and reports every figure beside the raw platform limit measured in the same run.
+import { chromium } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { createServer } from 'vite';
+import { chromiumArgs, chromiumPath } from '../browser/chromium';
+import type { StorageRound } from './storage-bench';
+import type { StorageShape } from './storage-shape';
+
+interface Figure {
+  readonly metric: string;
+  readonly platform: number;
+  readonly tabka: number;
+  readonly ratio: number;
+  readonly floor: number;
+  readonly unit: string;
+}
+
+interface SuiteResult {
+  readonly figures: Figure[];
+  readonly json: Record<string, number>;
+}
+
+type Suite = (page: Page) => Promise<SuiteResult>;
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+const STORAGE_SHAPE: StorageShape = { records: 300_000, perBatch: 1000, recordBytes: 100, readMaxBytes: 50 * 1024 * 1024 };
+const STORAGE_ROUNDS = 8;
+
+async function storageSuite(page: Page): Promise<SuiteResult> {
+  const rounds = await page.evaluate(
+    ([shape, count]) =>
+      (window as unknown as { bench: { storage(s: StorageShape, n: number): Promise<StorageRound[]> } }).bench.storage(shape, count),
+    [STORAGE_SHAPE, STORAGE_ROUNDS] as const,
+  );
+  const rate = (pick: (round: StorageRound) => number) =>
+    median(rounds.map((round) => Math.round((STORAGE_SHAPE.records / pick(round)) * 1000)));
+  const ratio = (limit: (round: StorageRound) => number, ours: (round: StorageRound) => number) =>
+    median(rounds.map((round) => limit(round) / ours(round)));
+  const rawWrite = rate((r) => r.raw.writeMs);
+  const rawRead = rate((r) => r.raw.readMs);
+  if (process.env.BENCH_VERBOSE) console.error(JSON.stringify(rounds));
+  const figures: Figure[] = [
+    { metric: 'append, log API in the worker', platform: rawWrite, tabka: rate((r) => r.log.writeMs), ratio: ratio((r) => r.raw.writeMs, (r) => r.log.writeMs), floor: 0.8, unit: 'records/s' },
+    { metric: 'read, log API in the worker', platform: rawRead, tabka: rate((r) => r.log.readMs), ratio: ratio((r) => r.raw.readMs, (r) => r.log.readMs), floor: 0.8, unit: 'records/s' },
+    { metric: 'append from the page (comlink)', platform: rawWrite, tabka: rate((r) => r.page.writeMs), ratio: ratio((r) => r.raw.writeMs, (r) => r.page.writeMs), floor: 0, unit: 'records/s' },
+    { metric: 'read from the page (comlink)', platform: rawRead, tabka: rate((r) => r.page.readMs), ratio: ratio((r) => r.raw.readMs, (r) => r.page.readMs), floor: 0, unit: 'records/s' },
+  ];
+  const [append, read, pageAppend, pageRead] = figures as [Figure, Figure, Figure, Figure];
+  return {
+    figures,
+    json: {
+      rawIdbWriteRecordsPerSec: rawWrite,
+      appendRecordsPerSec: append.tabka,
+      appendVsRawWrite: round3(append.ratio),
+      rawIdbReadRecordsPerSec: rawRead,
+      readRecordsPerSec: read.tabka,
+      readVsRawRead: round3(read.ratio),
+      pageAppendRecordsPerSec: pageAppend.tabka,
+      pageAppendVsRawWrite: round3(pageAppend.ratio),
+      pageReadRecordsPerSec: pageRead.tabka,
+      pageReadVsRawRead: round3(pageRead.ratio),
+      encodeRecordsPerSec: rate((r) => r.encodeMs),
+      storageRounds: rounds.length,
+    },
+  };
+}
+
+const suites: Record<string, Suite> = { storage: storageSuite };
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+function printTable(name: string, figures: Figure[]): void {
+  console.log(`\n${name}`);
+  console.log(
+    ['metric'.padEnd(38), 'platform limit'.padStart(15), 'tabka'.padStart(12), 'ratio'.padStart(7), 'floor'.padStart(6), ''].join('  '),
+  );
+  for (const f of figures) {
+    const verdict = f.floor === 0 ? '' : f.ratio >= f.floor ? 'ok' : 'BELOW FLOOR';
+    console.log(
+      [
+        f.metric.padEnd(38),
+        f.platform.toLocaleString('en-US').padStart(15),
+        f.tabka.toLocaleString('en-US').padStart(12),
+        `${f.ratio.toFixed(2)}x`.padStart(7),
+        (f.floor === 0 ? '-' : `${f.floor}x`).padStart(6),
+        `${f.unit}  ${verdict}`,
+      ].join('  '),
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const chosen = args.filter((arg) => !arg.startsWith('--'));
+  const unknown = chosen.filter((name) => !(name in suites));
+  if (unknown.length) throw new Error(`unknown suite(s) ${unknown.join(', ')}; known: ${Object.keys(suites).join(', ')}`);
+  const names = chosen.length ? chosen : Object.keys(suites);
+
+  const server = await createServer({ server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
+  await server.listen();
+  const url = server.resolvedUrls?.local[0];
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: [...chromiumArgs], headless: true });
+  const combined: Record<string, number> = {};
+  let belowFloor = false;
+  try {
+    for (const name of names) {
+      const page = await browser.newPage();
+      await page.goto(new URL('test/bench/index.html', url).href);
+      await page.waitForSelector('body[data-ready="true"]');
+      const result = await (suites[name] as Suite)(page);
+      await page.close();
+      if (!json) printTable(name, result.figures);
+      Object.assign(combined, result.json);
+      belowFloor ||= result.figures.some((figure) => figure.ratio < figure.floor);
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  if (json) console.log(JSON.stringify(combined));
+  else console.log(`\n${belowFloor ? 'Some figures are below their floors.' : 'All figures meet their floors.'}`);
+  process.exitCode = belowFloor ? 1 : 0;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 2;
+});
