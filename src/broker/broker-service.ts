@@ -9,7 +9,12 @@ import { loadOrCreateBrokerId } from './broker-identity';
 import { claimBrokerSlot } from './broker-slot';
 import type { BrokerSlot, ClaimOptions } from './broker-slot';
 
-export type BrokerStartOptions = Omit<ClaimOptions, 'locks'>;
+export interface BrokerStartOptions extends Omit<ClaimOptions, 'locks'> {
+  /** How often retention runs (Kafka's log.retention.check.interval.ms, 5 minutes). 0 = never. */
+  readonly retentionCheckIntervalMs?: number;
+}
+
+export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 5 * 60 * 1000;
 
 export interface BrokerInfo {
   readonly brokerId: number;
@@ -22,6 +27,7 @@ interface Running {
   readonly info: BrokerInfo;
   readonly slot: BrokerSlot;
   readonly logs: LogManager;
+  readonly retentionTimer: ReturnType<typeof setInterval> | undefined;
 }
 
 /**
@@ -41,7 +47,9 @@ export class BrokerService {
       const brokerId = await loadOrCreateBrokerId(store);
       const logs = await LogManager.open(store);
       const info = { brokerId, slot: slot.slot, cluster: options.cluster, databaseName: slot.databaseName };
-      this.running = { info, slot, logs };
+      const interval = options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_INTERVAL_MS;
+      const retentionTimer = interval > 0 ? setInterval(() => this.retainQuietly(logs), interval) : undefined;
+      this.running = { info, slot, logs, retentionTimer };
       return info;
     } catch (error) {
       slot.release();
@@ -98,8 +106,14 @@ export class BrokerService {
   async close(): Promise<void> {
     const running = this.running;
     this.running = undefined;
+    if (running?.retentionTimer !== undefined) clearInterval(running.retentionTimer);
     running?.logs.close();
     running?.slot.release();
+  }
+
+  /** A failed retention pass is retried at the next interval; the logs stay as they were. */
+  private retainQuietly(logs: LogManager): void {
+    logs.applyRetention(Date.now()).catch((error: unknown) => console.warn('tabka: retention pass failed', error));
   }
 
   private logs(): LogManager {

@@ -1,5 +1,6 @@
 // A bare broker tab for browser tests: starts this tab's broker and offers helpers that do the
 // heavy work inside the page, so the test ships numbers over the protocol, not megabytes.
+import * as tabkaLib from '../../../src/index';
 import { LocalBroker, decodeRecordBatch, encodeRecordBatch } from '../../../src/index';
 import type { BrokerInfo } from '../../../src/index';
 
@@ -62,5 +63,5 @@ const tab: BrokerTab = {
   },
 };
 
-Object.assign(window, { tab });
+Object.assign(window, { tab, tabkaLib });
 document.body.dataset.ready = 'true';

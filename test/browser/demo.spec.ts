@@ -1,0 +1,46 @@
+import { expect, test } from '@playwright/test';
+
+// The demo as a person uses it: the page starts this tab's broker, shows its identity, and the
+// forms create partitions, append a batch and read it back, with no console errors.
+test('the demo page runs a broker and drives its logs through the UI', async ({ page }) => {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+
+  await page.goto(`/demo/?cluster=demo-test-${Date.now()}`);
+  await expect(page.locator('#status')).toHaveText('running');
+  await expect(page.locator('[data-fact="Broker id"]')).toHaveText(/^\d+$/);
+  await expect(page.locator('[data-fact="Slot"]')).toHaveText('0');
+
+  const create = page.locator('#create-form');
+  await create.getByLabel('Topic').fill('clicks');
+  await create.getByLabel('Partitions').fill('2');
+  await create.getByRole('button', { name: 'Create partitions' }).click();
+  await expect(page.locator('#result')).toHaveText('created clicks partitions 0..1');
+
+  const append = page.locator('#append-form');
+  await append.getByLabel('Topic').fill('clicks');
+  await append.getByLabel('Partition').fill('1');
+  await append.getByLabel('Records').fill('250');
+  await append.getByRole('button', { name: 'Append a batch' }).click();
+  await expect(page.locator('#result')).toHaveText('appended offsets 0..249');
+  await expect(page.locator('#partitions tr', { hasText: 'clicks' })).toHaveCount(2);
+  await expect(page.locator('#partitions tr').nth(1).locator('td').nth(3)).toHaveText('250');
+
+  const read = page.locator('#read-form');
+  await read.getByLabel('Topic').fill('clicks');
+  await read.getByLabel('Partition').fill('1');
+  await read.getByLabel('From offset').fill('240');
+  await read.getByRole('button', { name: 'Read' }).click();
+  await expect(page.locator('#result')).toContainText('240: event 240 from broker');
+  await expect(page.locator('#result')).toContainText('(log end offset 250)');
+
+  await read.getByLabel('Topic').fill('bad topic!');
+  await read.getByRole('button', { name: 'Read' }).click();
+  await expect(page.locator('#result')).toContainText('UnknownTopicOrPartitionError');
+  await expect(page.locator('#result')).toHaveClass(/error/);
+
+  expect(problems).toEqual([]);
+});
