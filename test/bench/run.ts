@@ -30,7 +30,7 @@ const median = (values: number[]): number => {
 };
 
 const STORAGE_SHAPE: StorageShape = { records: 300_000, perBatch: 1000, recordBytes: 100, readMaxBytes: 50 * 1024 * 1024 };
-const STORAGE_ROUNDS = 8;
+const STORAGE_ROUNDS = 12;
 
 async function storageSuite(page: Page): Promise<SuiteResult> {
   const rounds = await page.evaluate(

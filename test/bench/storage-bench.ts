@@ -44,19 +44,20 @@ async function storage(shape: StorageShape, rounds: number): Promise<StorageRoun
   const results: StorageRound[] = [];
   try {
     for (let round = 0; round < rounds; round++) {
-      // All databases of an origin share one backing store, whose compaction after one writer
-      // can slow the next: the order rotates every round so no side always goes second.
-      const runs = [
-        async () => ({ raw: await bench.raw(shape) }),
-        async () => ({ log: await bench.log(shape) }),
-        async () => {
-          const { encodeMs, ...page } = await pageRound(broker, `bench-${round}`, shape);
-          return { page, encodeMs };
-        },
-      ];
-      const parts: Partial<StorageRound>[] = [];
-      for (let i = 0; i < runs.length; i++) parts.push(await (runs[(round + i) % runs.length] as () => Promise<Partial<StorageRound>>)());
-      results.push(Object.assign({}, ...parts) as StorageRound);
+      // The page path runs before or after the side-by-side pair, alternately.
+      const pagePath = () => pageRound(broker, `bench-${round}`, shape);
+      const pair = () => bench.sideBySide(shape, round);
+      let sides: { raw: Timing; log: Timing };
+      let pageResult: Awaited<ReturnType<typeof pagePath>>;
+      if (round % 2) {
+        pageResult = await pagePath();
+        sides = await pair();
+      } else {
+        sides = await pair();
+        pageResult = await pagePath();
+      }
+      const { encodeMs, ...page } = pageResult;
+      results.push({ ...sides, page, encodeMs });
     }
   } finally {
     await broker.close();

@@ -31,51 +31,80 @@ function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }
 
+/** Transactions per turn when the two writers take turns. */
+const TURN = 10;
+
+/** IndexedDB alone: one blob per readwrite transaction, keyed by its sequence number. */
+async function openRaw(): Promise<{ db: IDBDatabase; put(blob: ArrayBuffer, key: number): Promise<void> }> {
+  const open = indexedDB.open(uniqueName('bench-raw'), 1);
+  open.onupgradeneeded = () => open.result.createObjectStore('rows');
+  const db = await request(open);
+  return {
+    db,
+    async put(blob, key) {
+      const tx = db.transaction('rows', 'readwrite');
+      tx.objectStore('rows').put(blob, key);
+      await committed(tx);
+    },
+  };
+}
+
+async function timed(operation: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await operation();
+  return performance.now() - start;
+}
+
 const storageBench = {
   /**
-   * IndexedDB alone: one blob per readwrite transaction, then one getAll. The blobs are the
-   * very bytes tabka stores (the encoded batches), so both sides move the same data.
+   * Raw IndexedDB and tabka's log API in one worker, on the very same bytes (the encoded
+   * batches). They take turns every few transactions, first one then the other, so both meet
+   * the same background work of the shared backing store (its compactions) and neither always
+   * goes second. Raw reads back with one getAll; the log with reads to its end.
    */
-  async raw(shape: StorageShape): Promise<Timing> {
-    const open = indexedDB.open(uniqueName('bench-raw'), 1);
-    open.onupgradeneeded = () => open.result.createObjectStore('rows');
-    const db = await request(open);
-    const blobs = encodeBatches(shape).map((batch) => batch.slice().buffer);
-    const blobCount = blobs.length;
-    const writeStart = performance.now();
-    for (const [i, blob] of blobs.entries()) {
-      const tx = db.transaction('rows', 'readwrite');
-      tx.objectStore('rows').put(blob, i);
-      await committed(tx);
-    }
-    const writeMs = performance.now() - writeStart;
-    const readStart = performance.now();
-    const rows = await request(db.transaction('rows').objectStore('rows').getAll());
-    const readMs = performance.now() - readStart;
-    db.close();
-    await request(indexedDB.deleteDatabase(db.name));
-    if (rows.length !== blobCount) throw new Error(`raw read ${rows.length} rows, wrote ${blobCount}`);
-    return { writeMs, readMs };
-  },
-
-  /** tabka's log API in the worker: PartitionLog.append per batch, then reads to the end. */
-  async log(shape: StorageShape): Promise<Timing> {
-    const name = uniqueName('bench-log');
-    const logs = await LogManager.open(await IdbLogStore.open(name));
+  async sideBySide(shape: StorageShape, round: number): Promise<{ raw: Timing; log: Timing }> {
+    const raw = await openRaw();
+    const logName = uniqueName('bench-log');
+    const logs = await LogManager.open(await IdbLogStore.open(logName));
     const log = await logs.createPartition('bench', 0, { retentionMs: -1 });
     const batches = encodeBatches(shape);
-    const writeStart = performance.now();
-    for (const batch of batches) await log.append(batch);
-    const writeMs = performance.now() - writeStart;
-    const readStart = performance.now();
-    let offset = 0;
-    while (offset < shape.records) {
-      offset = nextOffsetAfter((await log.read(offset, { maxBytes: shape.readMaxBytes })).batches, offset);
+    const blobs = batches.map((batch) => batch.slice().buffer);
+    let rawWriteMs = 0;
+    let logWriteMs = 0;
+    for (let first = 0, turn = round; first < batches.length; first += TURN, turn++) {
+      const writeRaw = async () => {
+        rawWriteMs += await timed(async () => {
+          for (let i = first; i < Math.min(first + TURN, blobs.length); i++) await raw.put(blobs[i] as ArrayBuffer, i);
+        });
+      };
+      const writeLog = async () => {
+        logWriteMs += await timed(async () => {
+          for (const batch of batches.slice(first, first + TURN)) await log.append(batch);
+        });
+      };
+      for (const write of turn % 2 ? [writeLog, writeRaw] : [writeRaw, writeLog]) await write();
     }
-    const readMs = performance.now() - readStart;
+    let rows: ArrayBuffer[] = [];
+    const readRaw = () => timed(async () => {
+      rows = await request(raw.db.transaction('rows').objectStore('rows').getAll());
+    });
+    const readLog = () => timed(async () => {
+      let offset = 0;
+      while (offset < shape.records) {
+        offset = nextOffsetAfter((await log.read(offset, { maxBytes: shape.readMaxBytes })).batches, offset);
+      }
+    });
+    const rawReadFirst = round % 2 === 0;
+    const firstRead = await (rawReadFirst ? readRaw() : readLog());
+    const secondRead = await (rawReadFirst ? readLog() : readRaw());
+    if (rows.length !== blobs.length) throw new Error(`raw read ${rows.length} rows, wrote ${blobs.length}`);
+    raw.db.close();
     logs.close();
-    await request(indexedDB.deleteDatabase(name));
-    return { writeMs, readMs };
+    await Promise.all([request(indexedDB.deleteDatabase(raw.db.name)), request(indexedDB.deleteDatabase(logName))]);
+    return {
+      raw: { writeMs: rawWriteMs, readMs: rawReadFirst ? firstRead : secondRead },
+      log: { writeMs: logWriteMs, readMs: rawReadFirst ? secondRead : firstRead },
+    };
   },
 };
 
