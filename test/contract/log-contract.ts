@@ -17,7 +17,7 @@ import {
 import { LogManager } from '../../src/log/log-manager';
 import type { LogStore } from '../../src/log/log-store';
 import type { PartitionLog } from '../../src/log/partition-log';
-import { decodeRecordBatch, encodeRecordBatch, splitRecordBatches } from '../../src/protocol/record-batch';
+import { decodeRecordBatch, encodeRecordBatch } from '../../src/protocol/record-batch';
 import type { DecodedRecord, RecordInput } from '../../src/protocol/record-batch';
 
 export interface LogHarness {
