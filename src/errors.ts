@@ -126,6 +126,25 @@ export class BrokerSlotError extends TabkaError {
   }
 }
 
+/** A peer sent bytes that are not a valid tabka frame: a broker answers or disconnects, never crashes. */
+export class InvalidFrameError extends TabkaError {
+  readonly code = 'INVALID_REQUEST';
+  constructor(reason: string) {
+    super(`Invalid frame: ${reason}`);
+  }
+}
+
+/** A request for an API key or version this broker does not speak. */
+export class UnsupportedVersionError extends TabkaError {
+  readonly code = 'UNSUPPORTED_VERSION';
+  constructor(readonly apiKey: number, readonly apiVersion: number) {
+    super(`Unsupported API key ${apiKey} version ${apiVersion}`);
+  }
+  protected override details() {
+    return { apiKey: this.apiKey, apiVersion: this.apiVersion };
+  }
+}
+
 type ErrorFactory = (message: string, details: Record<string, unknown>) => TabkaError;
 
 const num = (value: unknown): number => (typeof value === 'number' ? value : Number.NaN);
@@ -152,6 +171,8 @@ const factories: Record<string, ErrorFactory> = {
     withMessage(new UnknownTopicOrPartitionError(str(d.topic), num(d.partition)), m),
   StorageError: (m, d) => withMessage(new StorageError(str(d.reason) as StorageFailure, ''), m),
   BrokerSlotError: (m) => withMessage(new BrokerSlotError(''), m),
+  InvalidFrameError: (m) => withMessage(new InvalidFrameError(''), m),
+  UnsupportedVersionError: (m, d) => withMessage(new UnsupportedVersionError(num(d.apiKey), num(d.apiVersion)), m),
 };
 
 function withMessage<E extends Error>(error: E, message: string): E {
