@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 import type { Plugin } from 'vite';
+import { tabkaSignaling } from './src/signaling/vite-plugin';
 
 const root = import.meta.dirname;
 
@@ -24,7 +25,7 @@ function demoAtRoot(): Plugin {
 
 export default defineConfig({
   root,
-  plugins: [demoAtRoot()],
+  plugins: [demoAtRoot(), tabkaSignaling()],
   resolve: {
     alias: { tabka: resolve(root, 'src/index.ts') },
   },
@@ -38,11 +39,13 @@ export default defineConfig({
     outDir: 'dist',
     rolldownOptions: { input: { demo: resolve(root, 'demo/index.html') } },
   },
+  // simple-peer 9 reads Node's `global` as a bare identifier; see src/transport/node-globals.ts.
+  define: { global: 'globalThis' },
   worker: { format: 'es' },
   // Pre-bundled at start: discovering them later (first seen inside a worker) makes Vite
   // re-optimize and reload pages mid-test.
   optimizeDeps: {
     entries: ['demo/**/*.html', 'test/**/*.html', 'workers/*.ts'],
-    include: ['comlink', 'idb', 'hash-wasm', 'chai'],
+    include: ['comlink', 'idb', 'hash-wasm', 'chai', 'simple-peer', 'buffer', 'process', 'events'],
   },
 });

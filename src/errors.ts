@@ -145,6 +145,35 @@ export class UnsupportedVersionError extends TabkaError {
   }
 }
 
+/** A signaling message breaks the protocol: not JSON, wrong shape, too large. */
+export class SignalingProtocolError extends TabkaError {
+  readonly code = 'INVALID_REQUEST';
+  /** `closeCode` is the WebSocket close code the server answers this fault with. */
+  constructor(readonly reason: string, readonly closeCode: number = 4002) {
+    super(`Malformed signaling message: ${reason}`);
+  }
+  protected override details() {
+    return { reason: this.reason, closeCode: this.closeCode };
+  }
+}
+
+/**
+ * The signaling connection failed or was closed: refused by the server (4000-4999 close
+ * codes), unreachable (1006), or shut down (1001). Retriable when waiting can help.
+ */
+export class SignalingConnectionError extends TabkaError {
+  readonly code = 'SIGNALING_CONNECTION_ERROR';
+  override readonly retriable: boolean;
+  constructor(readonly closeCode: number, readonly reason: string) {
+    super(`Signaling connection closed (${closeCode}): ${reason || 'no reason given'}`);
+    // Full rooms, timeouts, a busy, restarting or unreachable server can pass; a bad token cannot.
+    this.retriable = [1001, 1006, 4003, 4004, 4006, 4010, 4011].includes(closeCode);
+  }
+  protected override details() {
+    return { closeCode: this.closeCode, reason: this.reason };
+  }
+}
+
 type ErrorFactory = (message: string, details: Record<string, unknown>) => TabkaError;
 
 const num = (value: unknown): number => (typeof value === 'number' ? value : Number.NaN);
@@ -171,6 +200,8 @@ const factories: Record<string, ErrorFactory> = {
     withMessage(new UnknownTopicOrPartitionError(str(d.topic), num(d.partition)), m),
   StorageError: (m, d) => withMessage(new StorageError(str(d.reason) as StorageFailure, ''), m),
   BrokerSlotError: (m) => withMessage(new BrokerSlotError(''), m),
+  SignalingProtocolError: (m, d) => withMessage(new SignalingProtocolError(str(d.reason), num(d.closeCode)), m),
+  SignalingConnectionError: (m, d) => withMessage(new SignalingConnectionError(num(d.closeCode), str(d.reason)), m),
   InvalidFrameError: (m) => withMessage(new InvalidFrameError(''), m),
   UnsupportedVersionError: (m, d) => withMessage(new UnsupportedVersionError(num(d.apiKey), num(d.apiVersion)), m),
 };
