@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { chromiumArgs, chromiumPath } from './test/browser/chromium';
+import { WEBRTC_PERMISSIONS, chromiumArgs, chromiumPath } from './test/browser/chromium';
 
 const port = Number(process.env.TABKA_TEST_PORT ?? 5179);
 
@@ -18,6 +18,7 @@ export default defineConfig({
     headless: true,
     launchOptions: { executablePath: chromiumPath(), args: [...chromiumArgs] },
     trace: 'off',
+    permissions: WEBRTC_PERMISSIONS,
   },
   webServer: {
     command: `npx vite --port ${port} --strictPort`,

@@ -20,7 +20,7 @@ import {
 import type { EpochEntry } from './leader-epoch-cache';
 import type { LogConfig } from './log-config';
 import type { BatchEntry, LogStore, PartitionMeta, StoredBatch, StoredPartition } from './log-store';
-import { SerialQueue } from './serial-queue';
+import { SerialQueue } from '../util/serial-queue';
 
 export interface AppendOptions {
   /**

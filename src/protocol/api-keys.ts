@@ -1,0 +1,13 @@
+/**
+ * API keys of tabka's broker-to-broker frames. Where Kafka has the same request, the number is
+ * Kafka's; tabka's own (controller election, heartbeats) start at 1000.
+ */
+export enum ApiKey {
+  Produce = 0,
+  Fetch = 1,
+  ListOffsets = 2,
+  Metadata = 3,
+  OffsetsForLeaderEpoch = 23,
+  SaslAuthenticate = 36,
+  Election = 1000,
+}

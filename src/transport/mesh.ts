@@ -1,0 +1,158 @@
+import { TypedEmitter } from '../signaling/typed-emitter';
+import { importSecret } from './peer-auth';
+import type { PeerDiscovery, SignalData } from './peer-discovery';
+import { PeerLink } from './peer-link';
+import type { PeerLinkOptions } from './peer-link';
+
+export interface MeshOptions {
+  readonly cluster: string;
+  readonly localId: number;
+  readonly secret: string;
+  /** One or more ways to find peers (server, BroadcastChannel): all lead to the same mesh. */
+  readonly discoveries: readonly PeerDiscovery[];
+  readonly reconnectInitialMs?: number;
+  readonly reconnectMaxMs?: number;
+  readonly link?: Partial<Pick<PeerLinkOptions, 'chunkBytes' | 'maxFrameBytes' | 'highWaterMark' | 'authTimeoutMs'>>;
+}
+
+export interface MeshEvents {
+  'peer-up': { brokerId: number };
+  'peer-down': { brokerId: number; reason: string };
+  /** A peer failed authentication or misbehaved: it never becomes a member. */
+  'peer-rejected': { brokerId: number; reason: string };
+  frame: { from: number; bytes: Uint8Array };
+}
+
+/**
+ * This broker's links to every other broker: one authenticated data channel per pair, the
+ * lower id initiating, lost links retried with exponential backoff while discovery still
+ * lists the peer.
+ */
+export class Mesh extends TypedEmitter<MeshEvents> {
+  private readonly links = new Map<number, PeerLink>();
+  private readonly routes = new Map<number, PeerDiscovery>();
+  private readonly retries = new Map<number, { attempt: number; timer: ReturnType<typeof setTimeout> | undefined }>();
+  private readonly unsubscribe: Array<() => void> = [];
+  private closed = false;
+
+  private constructor(private readonly options: MeshOptions, private readonly secretKey: CryptoKey) {
+    super();
+  }
+
+  static async start(options: MeshOptions): Promise<Mesh> {
+    const mesh = new Mesh(options, await importSecret(options.secret));
+    for (const discovery of options.discoveries) mesh.attach(discovery);
+    return mesh;
+  }
+
+  get localId(): number {
+    return this.options.localId;
+  }
+
+  /** Brokers with an open, authenticated link. */
+  connectedPeers(): number[] {
+    return [...this.links.values()].filter((link) => link.state === 'open').map((link) => link.remoteId).sort((a, b) => a - b);
+  }
+
+  send(to: number, frame: Uint8Array): Promise<void> {
+    const link = this.links.get(to);
+    if (!link) return Promise.reject(new Error(`no link to broker ${to}`));
+    return link.send(frame);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const off of this.unsubscribe) off();
+    for (const retry of this.retries.values()) clearTimeout(retry.timer);
+    for (const link of this.links.values()) link.close('this broker is leaving');
+    this.links.clear();
+  }
+
+  private attach(discovery: PeerDiscovery): void {
+    this.unsubscribe.push(
+      discovery.on('peer-joined', ({ brokerId }) => this.discovered(brokerId, discovery)),
+      discovery.on('peer-left', ({ brokerId }) => this.departed(brokerId, discovery)),
+      discovery.on('signal', ({ from, data }) => this.receiveSignal(from, data, discovery)),
+    );
+    for (const brokerId of discovery.peers) this.discovered(brokerId, discovery);
+  }
+
+  private discovered(brokerId: number, discovery: PeerDiscovery): void {
+    if (brokerId === this.localId || this.closed) return;
+    if (!this.routes.has(brokerId)) this.routes.set(brokerId, discovery);
+    if (this.localId < brokerId && !this.links.has(brokerId)) this.connect(brokerId, true);
+  }
+
+  private departed(brokerId: number, discovery: PeerDiscovery): void {
+    if (this.routes.get(brokerId) !== discovery) return;
+    const other = this.options.discoveries.find((d) => d !== discovery && d.peers.includes(brokerId));
+    if (other) {
+      this.routes.set(brokerId, other);
+      return;
+    }
+    this.routes.delete(brokerId);
+    this.cancelRetry(brokerId);
+    this.links.get(brokerId)?.close('the peer left the cluster');
+  }
+
+  private receiveSignal(from: number, data: SignalData, discovery: PeerDiscovery): void {
+    if (from === this.localId || this.closed) return;
+    this.routes.set(from, discovery);
+    let link = this.links.get(from);
+    // A fresh offer means the peer started over (a reload, a retry): the old link is gone.
+    if (data.type === 'offer' && link) {
+      link.close('the peer reconnected');
+      link = undefined;
+    }
+    if (!link) {
+      if (from > this.localId || data.type !== 'offer') return;
+      link = this.connect(from, false);
+    }
+    link.signal(data);
+  }
+
+  private connect(remoteId: number, initiator: boolean): PeerLink {
+    const link = new PeerLink({
+      ...this.options.link,
+      cluster: this.options.cluster,
+      localId: this.localId,
+      remoteId,
+      initiator,
+      secretKey: this.secretKey,
+      sendSignal: (data) => this.routes.get(remoteId)?.sendSignal(remoteId, data),
+    });
+    this.links.set(remoteId, link);
+    link.on('open', () => {
+      this.retries.delete(remoteId);
+      this.emit('peer-up', { brokerId: remoteId });
+    });
+    link.on('frame', ({ bytes }) => this.emit('frame', { from: remoteId, bytes }));
+    link.on('closed', ({ reason, wasOpen }) => this.linkClosed(link, reason, wasOpen));
+    return link;
+  }
+
+  private linkClosed(link: PeerLink, reason: string, wasOpen: boolean): void {
+    const remoteId = link.remoteId;
+    if (this.links.get(remoteId) === link) this.links.delete(remoteId);
+    if (wasOpen) this.emit('peer-down', { brokerId: remoteId, reason });
+    else this.emit('peer-rejected', { brokerId: remoteId, reason });
+    if (!this.closed && link.remoteId > this.localId && this.routes.has(remoteId)) this.scheduleRetry(remoteId);
+  }
+
+  private scheduleRetry(remoteId: number): void {
+    const retry = this.retries.get(remoteId) ?? { attempt: 0, timer: undefined };
+    clearTimeout(retry.timer);
+    const initial = this.options.reconnectInitialMs ?? 200;
+    const delay = Math.min(this.options.reconnectMaxMs ?? 5000, initial * 2 ** retry.attempt);
+    retry.attempt += 1;
+    retry.timer = setTimeout(() => {
+      if (!this.closed && this.routes.has(remoteId) && !this.links.has(remoteId)) this.connect(remoteId, true);
+    }, delay * (0.75 + Math.random() * 0.5));
+    this.retries.set(remoteId, retry);
+  }
+
+  private cancelRetry(remoteId: number): void {
+    clearTimeout(this.retries.get(remoteId)?.timer);
+    this.retries.delete(remoteId);
+  }
+}

@@ -1,0 +1,234 @@
+import './node-globals';
+import SimplePeer from 'simple-peer';
+import { InvalidFrameError } from '../errors';
+import { ApiKey } from '../protocol/api-keys';
+import { FrameKind, decodeFrame, encodeFrame } from '../protocol/frame';
+import { TypedEmitter } from '../signaling/typed-emitter';
+import { SerialQueue } from '../util/serial-queue';
+import { FrameAssembler, chunkFrame } from './frame-chunker';
+import { makeNonce, parseHello, parseProof, proveIdentity, sdpFingerprint, verifyIdentity } from './peer-auth';
+import type { AuthContext } from './peer-auth';
+import type { SignalData } from './peer-discovery';
+
+export interface PeerLinkOptions {
+  readonly cluster: string;
+  readonly localId: number;
+  readonly remoteId: number;
+  /** The lower broker id initiates, so two tabs never race two connections. */
+  readonly initiator: boolean;
+  readonly secretKey: CryptoKey;
+  /** Carries this side's offer/answer/candidates to the peer. */
+  readonly sendSignal: (data: SignalData) => void;
+  readonly chunkBytes?: number;
+  readonly maxFrameBytes?: number;
+  /** Bytes queued in the channel before send() waits for it to drain. */
+  readonly highWaterMark?: number;
+  readonly authTimeoutMs?: number;
+}
+
+export interface PeerLinkEvents {
+  open: { remoteId: number };
+  frame: { bytes: Uint8Array };
+  closed: { remoteId: number; reason: string; wasOpen: boolean };
+}
+
+export type PeerLinkState = 'connecting' | 'authenticating' | 'open' | 'closed';
+
+/** simple-peer keeps its RTCPeerConnection and data channel on these (undocumented) fields. */
+interface SimplePeerInternals {
+  _pc?: RTCPeerConnection;
+  _channel?: RTCDataChannel;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
+/** Frames a peer may send while its proof is being checked; more is misbehaviour. */
+const MAX_QUEUED_BEFORE_AUTH = 256;
+
+/**
+ * One authenticated WebRTC data channel to one other broker: frames in and out, chunked to
+ * the channel's message size, with the sender waiting on bufferedAmount rather than
+ * overflowing it. A peer that sends anything malformed, or fails to prove the cluster secret,
+ * is disconnected; the broker itself never sees its bytes.
+ */
+export class PeerLink extends TypedEmitter<PeerLinkEvents> {
+  private readonly peer: SimplePeer.Instance;
+  private readonly assembler: FrameAssembler;
+  private readonly sendQueue = new SerialQueue();
+  private readonly localNonce = makeNonce();
+  private remoteNonce: string | undefined;
+  private queuedBeforeAuth: Uint8Array[] = [];
+  private authTimer: ReturnType<typeof setTimeout> | undefined;
+  private nextFrameId = 0;
+  private linkState: PeerLinkState = 'connecting';
+
+  constructor(private readonly options: PeerLinkOptions) {
+    super();
+    this.assembler = new FrameAssembler(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    this.peer = new SimplePeer({ initiator: options.initiator, trickle: true });
+    this.peer.on('signal', (data: SignalData) => this.options.sendSignal(data));
+    this.peer.on('connect', () => this.startAuthentication());
+    this.peer.on('data', (chunk: Uint8Array) => this.receiveChunk(chunk));
+    this.peer.on('close', () => this.close('the data channel closed'));
+    this.peer.on('error', (error: Error) => this.close(`WebRTC error: ${error.message}`));
+    this.authTimer = setTimeout(
+      () => this.close('the peer did not connect and authenticate in time'),
+      options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS,
+    );
+  }
+
+  get state(): PeerLinkState {
+    return this.linkState;
+  }
+
+  get remoteId(): number {
+    return this.options.remoteId;
+  }
+
+  /** An offer, answer or candidate from the peer, relayed by discovery. */
+  signal(data: SignalData): void {
+    if (this.linkState === 'closed') return;
+    try {
+      this.peer.signal(data as unknown as SimplePeer.SignalData);
+    } catch (error) {
+      this.close(`bad signal: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Sends one frame once the link is open; resolves when its last chunk is queued. */
+  send(frame: Uint8Array): Promise<void> {
+    if (this.linkState !== 'open') return Promise.reject(new Error(`link to ${this.remoteId} is ${this.linkState}`));
+    return this.sendChunks(frame);
+  }
+
+  close(reason: string): void {
+    if (this.linkState === 'closed') return;
+    const wasOpen = this.linkState === 'open';
+    this.linkState = 'closed';
+    clearTimeout(this.authTimer);
+    this.queuedBeforeAuth = [];
+    this.peer.destroy();
+    this.emit('closed', { remoteId: this.remoteId, reason, wasOpen });
+  }
+
+  private sendChunks(frame: Uint8Array): Promise<void> {
+    const chunks = chunkFrame(frame, this.nextFrameId++, this.options.chunkBytes);
+    return this.sendQueue.run(async () => {
+      for (const chunk of chunks) {
+        await this.drained();
+        if (this.linkState === 'closed') throw new Error(`link to ${this.remoteId} closed while sending`);
+        this.peer.send(chunk);
+      }
+    });
+  }
+
+  private drained(): Promise<void> {
+    const channel = (this.peer as unknown as SimplePeerInternals)._channel;
+    const limit = this.options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    if (!channel || channel.bufferedAmount <= limit) return Promise.resolve();
+    channel.bufferedAmountLowThreshold = limit / 2;
+    return new Promise((resolve) => {
+      const done = () => {
+        channel.removeEventListener('bufferedamountlow', done);
+        channel.removeEventListener('close', done);
+        resolve();
+      };
+      channel.addEventListener('bufferedamountlow', done);
+      channel.addEventListener('close', done);
+    });
+  }
+
+  private startAuthentication(): void {
+    if (this.linkState !== 'connecting') return;
+    this.linkState = 'authenticating';
+    const hello = { brokerId: this.options.localId, cluster: this.options.cluster, nonce: this.localNonce };
+    this.sendChunks(authFrame(hello)).catch(() => this.close('could not send the authentication hello'));
+  }
+
+  private receiveChunk(chunk: Uint8Array): void {
+    let frame: Uint8Array | undefined;
+    try {
+      frame = this.assembler.push(chunk);
+    } catch (error) {
+      this.close(error instanceof InvalidFrameError ? error.message : 'malformed chunk');
+      return;
+    }
+    if (!frame) return;
+    if (this.linkState === 'open') this.emit('frame', { bytes: frame });
+    else this.receiveBeforeOpen(frame);
+  }
+
+  private receiveBeforeOpen(bytes: Uint8Array): void {
+    let frame;
+    try {
+      frame = decodeFrame(bytes);
+    } catch (error) {
+      this.close(error instanceof Error ? error.message : 'malformed frame');
+      return;
+    }
+    if (frame.apiKey !== ApiKey.SaslAuthenticate) {
+      // Ordered channel: the peer may already send data after its proof while we verify it.
+      if (this.queuedBeforeAuth.push(bytes) > MAX_QUEUED_BEFORE_AUTH) this.close('too many frames before authentication');
+      return;
+    }
+    if (this.remoteNonce === undefined) this.receiveHello(frame.body);
+    else this.receiveProof(frame.body);
+  }
+
+  private receiveHello(body: Record<string, unknown>): void {
+    const hello = parseHello(body);
+    if (!hello || hello.brokerId !== this.remoteId || hello.cluster !== this.options.cluster) {
+      this.close('the peer introduced itself as another broker or cluster');
+      return;
+    }
+    this.remoteNonce = hello.nonce;
+    const context = this.authContext();
+    if (!context) return;
+    proveIdentity(this.options.secretKey, context, this.nonces())
+      .then((proof) => this.sendChunks(authFrame({ ...proof })))
+      .catch(() => this.close('could not send the authentication proof'));
+  }
+
+  private receiveProof(body: Record<string, unknown>): void {
+    const proof = parseProof(body);
+    const context = this.authContext();
+    if (!proof || !context) {
+      this.close('malformed authentication proof');
+      return;
+    }
+    verifyIdentity(this.options.secretKey, context, this.nonces(), proof.proof)
+      .then((valid) => (valid ? this.open() : this.close('the peer does not know the cluster secret')))
+      .catch(() => this.close('could not verify the peer'));
+  }
+
+  private open(): void {
+    if (this.linkState !== 'authenticating') return;
+    this.linkState = 'open';
+    clearTimeout(this.authTimer);
+    this.emit('open', { remoteId: this.remoteId });
+    const queued = this.queuedBeforeAuth;
+    this.queuedBeforeAuth = [];
+    for (const bytes of queued) if (this.linkState === 'open') this.emit('frame', { bytes });
+  }
+
+  private nonces(): { local: string; remote: string } {
+    return { local: this.localNonce, remote: this.remoteNonce ?? '' };
+  }
+
+  private authContext(): AuthContext | undefined {
+    const pc = (this.peer as unknown as SimplePeerInternals)._pc;
+    const localFingerprint = sdpFingerprint(pc?.localDescription?.sdp ?? '');
+    const remoteFingerprint = sdpFingerprint(pc?.remoteDescription?.sdp ?? '');
+    if (!localFingerprint || !remoteFingerprint) {
+      this.close('no DTLS fingerprint in the session descriptions');
+      return undefined;
+    }
+    const { cluster, localId, remoteId } = this.options;
+    return { cluster, localId, remoteId, localFingerprint, remoteFingerprint };
+  }
+}
+
+function authFrame(body: Record<string, unknown>): Uint8Array {
+  return encodeFrame({ kind: FrameKind.Event, apiKey: ApiKey.SaslAuthenticate, apiVersion: 0, correlationId: 0, errorCode: 0, body, blobs: [] });
+}
