@@ -1,0 +1,587 @@
+/**
+ * Deterministic simulation of the controller election (the model: Kafka's
+ * RaftEventSimulationTest, FoundationDB). Brokers are ControllerElection state machines on a
+ * simulated network with a virtual clock; one seed drives everything random, so a failing
+ * seed replays exactly.
+ *
+ * One run: 3-7 brokers with random ids start at random times and form a cluster on a healthy
+ * network; then random faults for a while (crash, restart, clean leave, rejoin, partitions,
+ * one-way cuts, channel closes, loss, delay, garbage frames); then the network heals, some
+ * down brokers come back (a majority is always back), and the run continues until the
+ * cluster has been settled for a while. Invariants are checked after every step.
+ */
+import { EMPTY_VIEW, compareViews, formatView } from '../../src/cluster/cluster-view';
+import { ControllerElection } from '../../src/cluster/controller-election';
+import type { ElectionOutput, ElectionPersistedState } from '../../src/cluster/controller-election';
+import type { ElectionMessage } from '../../src/cluster/election-messages';
+import { ElectionInvariants, InvariantViolation } from './election-invariants';
+import type { RunningBroker } from './election-invariants';
+import { EventQueue } from './event-queue';
+import { Prng } from './prng';
+import { SimNetwork } from './sim-network';
+
+export const SESSION_TIMEOUT_MS = 1500;
+export const HEARTBEAT_INTERVAL_MS = 250;
+export const ELECTION_TIMEOUT_MS = 500;
+
+const FORMATION_LIMIT_MS = 20_000;
+const SETTLE_LIMIT_MS = 40_000;
+/** The cluster must stay settled this long after healing to count as converged. */
+const STABLE_MS = 2 * SESSION_TIMEOUT_MS;
+
+type BrokerStatus = 'notStarted' | 'running' | 'crashed' | 'left';
+
+interface SimBroker {
+  readonly id: number;
+  /** This broker's clock minus simulation time: brokers never compare clocks, so it must not matter. */
+  readonly clockOffset: number;
+  status: BrokerStatus;
+  machine: ControllerElection | null;
+  incarnation: number;
+  persisted: ElectionPersistedState | null;
+  wakeToken: number;
+  wakeAt: number;
+  downSince: number;
+}
+
+type SimEvent =
+  | { readonly kind: 'start'; readonly id: number }
+  | { readonly kind: 'tick'; readonly id: number; readonly token: number }
+  | {
+      readonly kind: 'deliver';
+      readonly from: number;
+      readonly to: number;
+      readonly incarnation: number;
+      readonly generation: number;
+      readonly sentAt: number;
+      readonly echoOfSendTime: number | undefined;
+      readonly message: unknown;
+    }
+  | { readonly kind: 'channel'; readonly id: number; readonly peer: number; readonly up: boolean; readonly incarnation: number }
+  | { readonly kind: 'reconnect'; readonly a: number; readonly b: number }
+  | { readonly kind: 'closeAll'; readonly id: number; readonly incarnation: number }
+  | { readonly kind: 'fault' }
+  | { readonly kind: 'heal' };
+
+export interface SimulationOptions {
+  /** Receives a line per notable happening, for replaying a failing seed. */
+  readonly trace?: (line: string) => void;
+}
+
+export interface SimulationStats {
+  readonly seed: number;
+  readonly brokers: number;
+  readonly events: number;
+  readonly faults: number;
+  readonly controllersElected: number;
+  readonly finalEpoch: number;
+  readonly simulatedMs: number;
+  readonly formedAt: number;
+  readonly healedAt: number;
+  readonly settledAt: number;
+}
+
+export class SimulationFailure extends Error {
+  override readonly name = 'SimulationFailure';
+  constructor(
+    readonly seed: number,
+    readonly time: number,
+    reason: string,
+  ) {
+    super(`seed ${seed} at t=${time}ms: ${reason}`);
+  }
+}
+
+/** Garbage a confused or hostile peer might send. */
+const GARBAGE: readonly unknown[] = [
+  null,
+  42,
+  'HEARTBEAT',
+  [],
+  {},
+  { type: 'HEARTBEAT' },
+  { type: 'COORDINATOR', epoch: -1, view: { epoch: 0, seq: 0, members: [] }, ts: 0 },
+  { type: 'COORDINATOR', epoch: 1e12, view: { epoch: 0, seq: 0, members: [1] }, ts: 0 },
+  { type: 'COORDINATOR_ACK', epoch: 3, candidateEpoch: 3, granted: 'yes', view: { epoch: 0, seq: 0, members: [] }, echo: 0 },
+  { type: 'HEARTBEAT', epoch: 1, controllerId: null, view: { epoch: 1, seq: 0, members: [5, 3] }, ts: 0, echo: null },
+  { type: 'HEARTBEAT', epoch: 1, controllerId: 1.5, view: { epoch: 1, seq: 0, members: [] }, ts: 0, echo: null },
+  { type: 'LEAVE', epoch: 0, ts: Number.NaN },
+  { type: 'NOPE', epoch: 0 },
+];
+
+export function runElectionSimulation(seed: number, options: SimulationOptions = {}): SimulationStats {
+  return new ElectionSimulation(seed, options).run();
+}
+
+class ElectionSimulation {
+  private readonly prng: Prng;
+  private readonly network: SimNetwork;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly brokers = new Map<number, SimBroker>();
+  private readonly ids: number[];
+  private readonly invariants: ElectionInvariants;
+  private readonly trace: ((line: string) => void) | undefined;
+  private now = 0;
+  private stage: 'forming' | 'faults' | 'healed' = 'forming';
+  private events = 0;
+  private faults = 0;
+  private controllersElected = 0;
+  private formedAt = 0;
+  private healedAt = 0;
+  private settledSince: number | null = null;
+  /** Some runs are a storm of faults, others give the cluster time to recover in between. */
+  private readonly faultGapMs: readonly [number, number];
+
+  constructor(
+    readonly seed: number,
+    options: SimulationOptions,
+  ) {
+    this.prng = new Prng(seed);
+    this.trace = options.trace;
+    this.network = new SimNetwork(this.prng, this.prng.int(1, 5), this.prng.int(5, 60));
+    this.invariants = new ElectionInvariants(this.network, SESSION_TIMEOUT_MS);
+    this.faultGapMs = this.prng.pick([
+      [100, 1500],
+      [20, 400],
+    ] as const);
+    const count = this.prng.int(3, 7);
+    const ids = new Set<number>();
+    while (ids.size < count) ids.add(this.prng.int(0, 999));
+    this.ids = [...ids].sort((a, b) => a - b);
+    for (const id of this.ids) {
+      this.brokers.set(id, {
+        id,
+        clockOffset: this.prng.int(0, 10_000_000),
+        status: 'notStarted',
+        machine: null,
+        incarnation: 0,
+        persisted: null,
+        wakeToken: 0,
+        wakeAt: Number.POSITIVE_INFINITY,
+        downSince: 0,
+      });
+      // Some start after the others formed the cluster: newly joined brokers.
+      this.queue.push(this.prng.int(0, 2500), { kind: 'start', id });
+    }
+    this.log(`brokers ${this.ids.join(',')}`);
+  }
+
+  run(): SimulationStats {
+    try {
+      for (;;) {
+        const next = this.queue.pop();
+        if (next === undefined) throw new Error('event queue ran dry');
+        this.now = next.time;
+        this.events++;
+        this.process(next.item);
+        // Also after events no broker saw: time passing is a step too (a lease can run out).
+        this.invariants.check(this.runningBrokers(), this.now);
+        this.checkProgress();
+        if (this.stage === 'healed' && this.settledSince !== null && this.now - this.settledSince >= STABLE_MS) break;
+      }
+    } catch (error) {
+      if (error instanceof SimulationFailure) throw error;
+      const reason = error instanceof InvariantViolation ? error.message : String((error as Error)?.stack ?? error);
+      throw new SimulationFailure(this.seed, this.now, reason);
+    }
+    const controller = this.broker(Math.max(...this.running().map((b) => b.id)));
+    return {
+      seed: this.seed,
+      brokers: this.ids.length,
+      events: this.events,
+      faults: this.faults,
+      controllersElected: this.controllersElected,
+      finalEpoch: controller.machine?.epoch ?? -1,
+      simulatedMs: this.now,
+      formedAt: this.formedAt,
+      healedAt: this.healedAt,
+      settledAt: this.settledSince ?? -1,
+    };
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private process(event: SimEvent): void {
+    switch (event.kind) {
+      case 'start':
+        this.boot(this.broker(event.id));
+        break;
+      case 'tick': {
+        const broker = this.broker(event.id);
+        if (broker.machine === null || broker.wakeToken !== event.token) return;
+        broker.wakeAt = Number.POSITIVE_INFINITY;
+        this.feed(broker, { type: 'tick' });
+        break;
+      }
+      case 'deliver': {
+        const broker = this.broker(event.to);
+        if (broker.machine === null || broker.incarnation !== event.incarnation) return;
+        if (!this.network.survives(event.from, event.to, event.generation)) return;
+        this.network.recordDelivery(event.from, event.to, event.sentAt, event.echoOfSendTime);
+        this.feed(broker, { type: 'message', from: event.from, message: event.message });
+        break;
+      }
+      case 'channel': {
+        const broker = this.broker(event.id);
+        if (broker.machine === null || broker.incarnation !== event.incarnation) return;
+        // A notice that no longer matches the channel (it reopened, or closed again) is stale.
+        if (this.network.isOpen(event.id, event.peer) !== event.up) return;
+        this.feed(broker, event.up ? { type: 'peerUp', id: event.peer } : { type: 'peerDown', id: event.peer });
+        break;
+      }
+      case 'reconnect':
+        this.reconnect(event.a, event.b);
+        break;
+      case 'closeAll': {
+        const broker = this.broker(event.id);
+        if (broker.status === 'left' && broker.incarnation === event.incarnation) this.closeAll(broker);
+        break;
+      }
+      case 'fault':
+        if (this.stage !== 'faults') return;
+        this.injectFault();
+        this.queue.push(this.now + this.prng.int(this.faultGapMs[0], this.faultGapMs[1]), { kind: 'fault' });
+        break;
+      case 'heal':
+        this.heal();
+        break;
+    }
+  }
+
+  private feed(broker: SimBroker, input: Parameters<ControllerElection['handle']>[0]): void {
+    const machine = broker.machine as ControllerElection;
+    const output = machine.handle(input, this.now + broker.clockOffset);
+    this.apply(broker, output);
+    this.invariants.check(this.runningBrokers(), this.now);
+  }
+
+  private apply(broker: SimBroker, output: ElectionOutput): void {
+    // Before storing: the restamped view the controller writes must not count as committed yet.
+    for (const event of output.events) {
+      if (event.type === 'becameController') this.invariants.becameController(broker.id, event.epoch, event.electedWith);
+    }
+    if (output.persist !== null) {
+      const previous = broker.persisted;
+      broker.persisted = output.persist;
+      this.invariants.persisted(broker.id, previous, output.persist);
+    }
+    for (const { to, message } of output.send) this.send(broker.id, to, message);
+    for (const event of output.events) {
+      if (event.type === 'becameController') this.controllersElected++;
+      if (!this.trace) continue;
+      if (event.type === 'viewChanged') this.log(`${broker.id}: view ${formatView(event.view)}`);
+      else this.log(`${broker.id}: ${JSON.stringify(event)}`);
+    }
+    if (output.wakeAt !== null && Number.isFinite(output.wakeAt)) {
+      const at = output.wakeAt - broker.clockOffset;
+      if (at < broker.wakeAt) {
+        broker.wakeAt = at;
+        broker.wakeToken++;
+        this.queue.push(Math.max(at, this.now), { kind: 'tick', id: broker.id, token: broker.wakeToken });
+      }
+    }
+  }
+
+  /** `garbage`: a malformed frame, which accounts for no vote. */
+  private send(from: number, to: number, message: unknown, garbage = false): void {
+    const sent = message as ElectionMessage;
+    if (garbage) {
+      this.log(`GARBAGE ${from} -> ${to} ${JSON.stringify(message)}`);
+    } else if (sent.type === 'COORDINATOR') this.invariants.voted(from, sent.epoch, from);
+    else if (sent.type === 'COORDINATOR_ACK' && sent.granted) this.invariants.voted(from, sent.candidateEpoch, to);
+    const target = this.brokers.get(to);
+    if (target === undefined || target.status !== 'running') return;
+    const transmission = this.network.transmit(from, to, this.now);
+    if (transmission === null) return;
+    if (this.trace && !garbage && (sent.type !== 'HEARTBEAT' || process.env['SIM_TRACE_HEARTBEATS'])) {
+      this.log(`${from} -> ${to} ${JSON.stringify(message)}`);
+    }
+    this.queue.push(transmission.deliverAt, {
+      kind: 'deliver',
+      from,
+      to,
+      incarnation: target.incarnation,
+      generation: transmission.generation,
+      sentAt: this.now,
+      echoOfSendTime: transmission.echoOfSendTime,
+      message,
+    });
+  }
+
+  // ------------------------------------------------------------------ broker life
+
+  private boot(broker: SimBroker): void {
+    broker.status = 'running';
+    broker.incarnation++;
+    broker.machine = new ControllerElection({
+      brokerId: broker.id,
+      heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
+      electionTimeoutMs: ELECTION_TIMEOUT_MS,
+      persisted: broker.persisted,
+    });
+    broker.wakeAt = Number.POSITIVE_INFINITY;
+    this.log(`${broker.id}: start (incarnation ${broker.incarnation}, persisted epoch ${broker.persisted?.epoch ?? '-'})`);
+    this.feed(broker, { type: 'start' });
+    for (const peer of this.ids) {
+      // A new incarnation has new connections: the old ones go, however it went down.
+      if (peer !== broker.id) this.closeChannel(broker.id, peer, () => 0, false);
+    }
+    for (const peer of this.running()) {
+      if (peer.id !== broker.id) this.queue.push(this.now + this.prng.int(10, 300), { kind: 'reconnect', a: broker.id, b: peer.id });
+    }
+  }
+
+  /** The mesh keeps trying to set up a channel between two running brokers. */
+  private reconnect(a: number, b: number): void {
+    const x = this.broker(a);
+    const y = this.broker(b);
+    if (x.status !== 'running' || y.status !== 'running' || this.network.isOpen(a, b)) return;
+    if (!this.network.canConnect(a, b)) {
+      this.queue.push(this.now + this.prng.int(500, 2000), { kind: 'reconnect', a, b });
+      return;
+    }
+    this.network.open(a, b);
+    this.queue.push(this.now + this.prng.int(0, 50), { kind: 'channel', id: a, peer: b, up: true, incarnation: x.incarnation });
+    this.queue.push(this.now + this.prng.int(0, 50), { kind: 'channel', id: b, peer: a, up: true, incarnation: y.incarnation });
+  }
+
+  /**
+   * Closes a channel. The survivors hear about it (peerDown) after `noticeMs`, or never
+   * (null): a crashed tab's channel may just go quiet.
+   */
+  private closeChannel(a: number, b: number, noticeMs: (side: number) => number | null, retry: boolean): void {
+    if (!this.network.close(a, b)) return;
+    for (const [side, peer] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const broker = this.broker(side);
+      const delay = noticeMs(side);
+      if (broker.status === 'running' && delay !== null) {
+        this.queue.push(this.now + delay, { kind: 'channel', id: side, peer, up: false, incarnation: broker.incarnation });
+      }
+    }
+    if (retry) this.queue.push(this.now + this.prng.int(200, 2000), { kind: 'reconnect', a, b });
+  }
+
+  private crash(broker: SimBroker): void {
+    this.log(`FAULT crash ${broker.id}`);
+    broker.status = 'crashed';
+    broker.machine = null;
+    broker.downSince = this.now;
+    for (const peer of this.ids) {
+      if (peer === broker.id) continue;
+      const noticed = this.prng.chance(0.6);
+      const delay = this.prng.int(0, 2000);
+      this.closeChannel(broker.id, peer, () => (noticed ? delay : null), false);
+    }
+  }
+
+  private leave(broker: SimBroker): void {
+    this.log(`FAULT leave ${broker.id}`);
+    const machine = broker.machine as ControllerElection;
+    this.apply(broker, machine.handle({ type: 'leave' }, this.now + broker.clockOffset));
+    broker.status = 'left';
+    broker.machine = null;
+    broker.downSince = this.now;
+    // A clean close flushes what was sent (the LEAVE frames) before the channels go.
+    this.queue.push(this.now + 500, { kind: 'closeAll', id: broker.id, incarnation: broker.incarnation });
+    this.invariants.check(this.runningBrokers(), this.now);
+  }
+
+  private closeAll(broker: SimBroker): void {
+    for (const peer of this.ids) {
+      if (peer !== broker.id) this.closeChannel(broker.id, peer, () => this.prng.int(0, 100), false);
+    }
+  }
+
+  // ------------------------------------------------------------------ faults
+
+  private injectFault(): void {
+    this.faults++;
+    const running = this.running();
+    const down = this.ids.map((id) => this.broker(id)).filter((b) => b.status === 'crashed');
+    const gone = this.ids.map((id) => this.broker(id)).filter((b) => b.status === 'left');
+    const kind = this.prng.weighted({
+      crash: 3,
+      restart: 3,
+      leave: 3,
+      rejoin: 3,
+      partition: 2,
+      healPartition: 2,
+      oneWayCut: 1,
+      closeChannel: 2,
+      loss: 1,
+      jitter: 1,
+      garbage: 1,
+    });
+    switch (kind) {
+      case 'crash':
+        if (running.length > 0) this.crash(this.prng.pick(running));
+        break;
+      case 'restart':
+        if (down.length > 0) this.boot(this.prng.pick(down));
+        break;
+      case 'leave':
+        if (running.length > 0) this.leave(this.prng.pick(running));
+        break;
+      case 'rejoin':
+        if (gone.length > 0) this.boot(this.prng.pick(gone));
+        break;
+      case 'partition': {
+        if (this.prng.chance(0.5)) this.network.clearCuts();
+        const shuffled = this.prng.shuffle(this.ids);
+        const split = this.prng.int(1, shuffled.length - 1);
+        const left = new Set(shuffled.slice(0, split));
+        const close = this.prng.chance(0.5);
+        this.log(`FAULT partition {${[...left].join(',')}} | {${shuffled.slice(split).join(',')}}${close ? ' closing channels' : ''}`);
+        for (const a of this.ids) {
+          for (const b of this.ids) {
+            if (a === b || left.has(a) === left.has(b)) continue;
+            this.network.cut(a, b);
+            if (close && a < b) this.closeChannel(a, b, () => this.prng.int(0, 500), true);
+          }
+        }
+        break;
+      }
+      case 'healPartition':
+        this.log('FAULT heal partition');
+        this.network.clearCuts();
+        break;
+      case 'oneWayCut': {
+        const from = this.prng.pick(this.ids);
+        const to = this.prng.pick(this.ids.filter((id) => id !== from));
+        this.log(`FAULT cut ${from} -> ${to}`);
+        this.network.cut(from, to);
+        break;
+      }
+      case 'closeChannel': {
+        const a = this.prng.pick(this.ids);
+        const b = this.prng.pick(this.ids.filter((id) => id !== a));
+        this.log(`FAULT close channel ${a}-${b}`);
+        this.closeChannel(a, b, () => (this.prng.chance(0.8) ? this.prng.int(0, 300) : null), true);
+        break;
+      }
+      case 'loss':
+        this.network.conditions.lossRate = this.prng.pick([0, 0.05, 0.2, 0.5]);
+        this.log(`FAULT loss ${this.network.conditions.lossRate}`);
+        break;
+      case 'jitter':
+        this.network.conditions.jitterMs = this.prng.pick([0, 20, 100, 400]);
+        this.log(`FAULT jitter ${this.network.conditions.jitterMs}`);
+        break;
+      case 'garbage': {
+        if (running.length < 2) break;
+        const to = this.prng.pick(running);
+        const from = this.prng.pick(running.filter((b) => b !== to));
+        this.send(from.id, to.id, this.prng.pick(GARBAGE), true);
+        break;
+      }
+    }
+  }
+
+  /** Faults stop: the network heals and enough brokers come back to hold a majority. */
+  private heal(): void {
+    this.stage = 'healed';
+    this.healedAt = this.now;
+    this.network.clearCuts();
+    this.network.conditions = { lossRate: 0, jitterMs: 0 };
+    const down = this.prng.shuffle(this.ids.map((id) => this.broker(id)).filter((b) => b.status !== 'running'));
+    const stayDown = new Set(down.slice(0, this.prng.int(0, down.length)));
+    // A crashed broker stays a member of the view, and a controller needs a majority of the
+    // view: by design nothing can be elected while most of the newest view is away for good.
+    // A broker that went down within the session timeout may still be admitted on the
+    // strength of a round trip it made just before, so it counts as a member too.
+    let newest = EMPTY_VIEW;
+    for (const id of this.ids) {
+      const view = this.broker(id).persisted?.view;
+      if (view && compareViews(view, newest) > 0) newest = view;
+    }
+    const maybeMembers = [...newest.members];
+    for (const broker of down) {
+      if (this.now - broker.downSince <= SESSION_TIMEOUT_MS && !maybeMembers.includes(broker.id)) {
+        maybeMembers.push(broker.id);
+      }
+    }
+    for (const members of [newest.members, maybeMembers]) {
+      const back = () => members.filter((id) => !stayDown.has(this.broker(id))).length;
+      while (back() * 2 <= members.length) {
+        stayDown.delete(down.find((b) => stayDown.has(b) && members.includes(b.id)) as SimBroker);
+      }
+    }
+    this.log(`HEAL; staying down: ${[...stayDown].map((b) => b.id).join(',') || 'none'}`);
+    for (const broker of down) if (!stayDown.has(broker)) this.boot(broker);
+    const running = this.running();
+    for (const a of running) for (const b of running) if (a.id < b.id) this.reconnect(a.id, b.id);
+  }
+
+  private checkProgress(): void {
+    if (this.stage === 'forming') {
+      const formed =
+        this.running().length === this.ids.length &&
+        this.running().every((b) => (b.machine as ControllerElection).view.members.length === this.ids.length);
+      if (formed) {
+        this.stage = 'faults';
+        this.formedAt = this.now;
+        this.log('FORMED');
+        this.queue.push(this.now + this.prng.int(0, 500), { kind: 'fault' });
+        this.queue.push(this.now + this.prng.int(3000, 12_000), { kind: 'heal' });
+      } else if (this.now > FORMATION_LIMIT_MS) {
+        throw new SimulationFailure(this.seed, this.now, `cluster did not form: ${this.describe()}`);
+      }
+      return;
+    }
+    if (this.stage !== 'healed') return;
+    const running = this.running();
+    const highest = this.broker(Math.max(...running.map((b) => b.id)));
+    const controller = highest.machine as ControllerElection;
+    const settled =
+      controller.isActiveController &&
+      running.every((b) => (b.machine as ControllerElection).controllerId === highest.id) &&
+      running.every((b) => controller.view.members.includes(b.id));
+    if (!settled) this.settledSince = null;
+    else if (this.settledSince === null) this.settledSince = this.now;
+    if (this.now - this.healedAt > SETTLE_LIMIT_MS) {
+      throw new SimulationFailure(
+        this.seed,
+        this.now,
+        `no agreement on the highest live broker ${highest.id} ${SETTLE_LIMIT_MS} ms after healing: ${this.describe()}`,
+      );
+    }
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private broker(id: number): SimBroker {
+    const broker = this.brokers.get(id);
+    if (broker === undefined) throw new Error(`no broker ${id}`);
+    return broker;
+  }
+
+  private running(): SimBroker[] {
+    const result: SimBroker[] = [];
+    for (const id of this.ids) {
+      const broker = this.brokers.get(id) as SimBroker;
+      if (broker.machine !== null) result.push(broker);
+    }
+    return result;
+  }
+
+  private runningBrokers(): RunningBroker[] {
+    return this.running().map((b) => ({ id: b.id, machine: b.machine as ControllerElection, persisted: b.persisted }));
+  }
+
+  private describe(): string {
+    return this.ids
+      .map((id) => {
+        const broker = this.broker(id);
+        return broker.machine ? broker.machine.describe() : `broker ${id} ${broker.status}`;
+      })
+      .join('; ');
+  }
+
+  private log(line: string): void {
+    this.trace?.(`t=${this.now} ${line}`);
+  }
+}
