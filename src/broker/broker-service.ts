@@ -7,6 +7,8 @@ import type { LogStore } from '../log/log-store';
 import type { AppendOptions, AppendResult, PartitionSummary, ReadOptions, ReadResult, RetentionResult } from '../log/partition-log';
 import { loadOrCreateBrokerId } from './broker-identity';
 import { claimBrokerSlot } from './broker-slot';
+import { ClusterNode } from './cluster-node';
+import type { ClusterNodeOptions, ClusterStatus } from './cluster-node';
 import type { BrokerSlot, ClaimOptions } from './broker-slot';
 
 export interface BrokerStartOptions extends Omit<ClaimOptions, 'locks'> {
@@ -23,7 +25,10 @@ export interface BrokerInfo {
   readonly databaseName: string;
 }
 
+export type ClusterTimings = Pick<ClusterNodeOptions, 'heartbeatIntervalMs' | 'sessionTimeoutMs' | 'electionTimeoutMs'>;
+
 interface Running {
+  cluster?: ClusterNode;
   readonly info: BrokerInfo;
   readonly slot: BrokerSlot;
   readonly logs: LogManager;
@@ -99,6 +104,18 @@ export class BrokerService {
     return this.logs().partitions();
   }
 
+  /** Joins the cluster through the page's mesh, whose frames arrive on `port`. */
+  async joinCluster(port: MessagePort, timings: ClusterTimings = {}): Promise<ClusterStatus> {
+    const running = this.require();
+    if (running.cluster) return running.cluster.status();
+    running.cluster = await ClusterNode.start({ ...timings, brokerId: running.info.brokerId, port, store: running.logs.store });
+    return running.cluster.status();
+  }
+
+  async clusterStatus(): Promise<ClusterStatus | undefined> {
+    return this.require().cluster?.status();
+  }
+
   async info(): Promise<BrokerInfo> {
     return this.require().info;
   }
@@ -107,6 +124,7 @@ export class BrokerService {
     const running = this.running;
     this.running = undefined;
     if (running?.retentionTimer !== undefined) clearInterval(running.retentionTimer);
+    await running?.cluster?.leave();
     running?.logs.close();
     running?.slot.release();
   }

@@ -4,7 +4,8 @@ import './comlink-errors';
 import type { EpochEntry } from '../log/leader-epoch-cache';
 import type { LogConfig } from '../log/log-config';
 import type { AppendOptions, AppendResult, PartitionSummary, ReadOptions, ReadResult, RetentionResult } from '../log/partition-log';
-import type { BrokerInfo, BrokerService } from './broker-service';
+import type { BrokerInfo, BrokerService, ClusterTimings } from './broker-service';
+import type { ClusterStatus } from './cluster-node';
 import { workerReady } from './worker-ready';
 
 export interface LocalBrokerOptions {
@@ -90,6 +91,15 @@ export class LocalBroker {
 
   updateConfig(topic: string, partition: number, config: LogConfig): Promise<void> {
     return this.service.updateConfig(topic, partition, config);
+  }
+
+  /** Hands the broker its end of the mesh; the port moves to the worker. */
+  joinCluster(port: MessagePort, timings?: ClusterTimings): Promise<ClusterStatus> {
+    return this.service.joinCluster(transfer(port, [port]), timings);
+  }
+
+  clusterStatus(): Promise<ClusterStatus | undefined> {
+    return this.service.clusterStatus();
   }
 
   listPartitions(): Promise<PartitionSummary[]> {

@@ -1,9 +1,10 @@
 // `npm run bench [-- suite...] [-- --json]`: runs benchmark suites in real headless Chromium
 // and reports every figure beside the raw platform limit measured in the same run.
 import { chromium } from '@playwright/test';
-import type { Page } from '@playwright/test';
+import type { Browser } from '@playwright/test';
 import { createServer } from 'vite';
-import { chromiumArgs, chromiumPath } from '../browser/chromium';
+import { WEBRTC_PERMISSIONS, chromiumArgs, chromiumPath } from '../browser/chromium';
+import { clusterTimings } from './cluster-suite';
 import type { StorageRound } from './storage-bench';
 import type { StorageShape } from './storage-shape';
 
@@ -16,12 +17,26 @@ interface Figure {
   readonly unit: string;
 }
 
+/** A duration with a ceiling it must stay under (there is no platform limit to divide by). */
+interface Timing {
+  readonly metric: string;
+  readonly ms: number;
+  readonly ceiling: number;
+  readonly runs: readonly number[];
+}
+
 interface SuiteResult {
   readonly figures: Figure[];
+  readonly timings?: Timing[];
   readonly json: Record<string, number>;
 }
 
-type Suite = (page: Page) => Promise<SuiteResult>;
+interface BenchEnv {
+  readonly browser: Browser;
+  readonly baseUrl: string;
+}
+
+type Suite = (env: BenchEnv) => Promise<SuiteResult>;
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -32,12 +47,16 @@ const median = (values: number[]): number => {
 const STORAGE_SHAPE: StorageShape = { records: 300_000, perBatch: 1000, recordBytes: 100, readMaxBytes: 50 * 1024 * 1024 };
 const STORAGE_ROUNDS = 12;
 
-async function storageSuite(page: Page): Promise<SuiteResult> {
+async function storageSuite({ browser, baseUrl }: BenchEnv): Promise<SuiteResult> {
+  const page = await browser.newPage();
+  await page.goto(new URL('test/bench/index.html', baseUrl).href);
+  await page.waitForSelector('body[data-ready="true"]');
   const rounds = await page.evaluate(
     ([shape, count]) =>
       (window as unknown as { bench: { storage(s: StorageShape, n: number): Promise<StorageRound[]> } }).bench.storage(shape, count),
     [STORAGE_SHAPE, STORAGE_ROUNDS] as const,
   );
+  await page.close();
   const rate = (pick: (round: StorageRound) => number) =>
     median(rounds.map((round) => Math.round((STORAGE_SHAPE.records / pick(round)) * 1000)));
   const ratio = (limit: (round: StorageRound) => number, ours: (round: StorageRound) => number) =>
@@ -71,14 +90,47 @@ async function storageSuite(page: Page): Promise<SuiteResult> {
   };
 }
 
-const suites: Record<string, Suite> = { storage: storageSuite };
+const CLUSTER_RUNS = 5;
+const CLUSTER_TABS = 5;
+
+async function clusterSuite({ browser, baseUrl }: BenchEnv): Promise<SuiteResult> {
+  const runs = [];
+  for (let run = 0; run < CLUSTER_RUNS; run++) {
+    const context = await browser.newContext({ permissions: WEBRTC_PERMISSIONS });
+    try {
+      runs.push(await clusterTimings(context, baseUrl, CLUSTER_TABS, `bench-cluster-${Date.now()}-${run}`));
+    } finally {
+      await context.close();
+    }
+  }
+  const formation = runs.map((r) => Math.round(r.formationMs));
+  const failover = runs.map((r) => Math.round(r.failoverMs));
+  return {
+    figures: [],
+    timings: [
+      { metric: `cluster formation (${CLUSTER_TABS} tabs)`, ms: median(formation), ceiling: Number.POSITIVE_INFINITY, runs: formation },
+      { metric: 'controller failover (tab closed)', ms: median(failover), ceiling: 2000, runs: failover },
+    ],
+    json: { clusterFormationMs: median(formation), controllerFailoverMs: median(failover), clusterRuns: runs.length },
+  };
+}
+
+const suites: Record<string, Suite> = { storage: storageSuite, cluster: clusterSuite };
 
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 
+function printTimings(timings: readonly Timing[]): void {
+  for (const t of timings) {
+    const ceiling = Number.isFinite(t.ceiling) ? `under ${t.ceiling} ms: ${t.ms < t.ceiling ? 'ok' : 'ABOVE CEILING'}` : '';
+    console.log(`${t.metric.padEnd(38)}  median ${String(t.ms).padStart(6)} ms  runs ${t.runs.join(', ')}  ${ceiling}`);
+  }
+}
+
 function printTable(name: string, figures: Figure[]): void {
   console.log(`\n${name}`);
+  if (figures.length === 0) return;
   console.log(
     ['metric'.padEnd(38), 'platform limit'.padStart(15), 'tabka'.padStart(12), 'ratio'.padStart(7), 'floor'.padStart(6), ''].join('  '),
   );
@@ -113,21 +165,21 @@ async function main(): Promise<void> {
   let belowFloor = false;
   try {
     for (const name of names) {
-      const page = await browser.newPage();
-      await page.goto(new URL('test/bench/index.html', url).href);
-      await page.waitForSelector('body[data-ready="true"]');
-      const result = await (suites[name] as Suite)(page);
-      await page.close();
-      if (!json) printTable(name, result.figures);
+      const result = await (suites[name] as Suite)({ browser, baseUrl: url as string });
+      if (!json) {
+        printTable(name, result.figures);
+        printTimings(result.timings ?? []);
+      }
       Object.assign(combined, result.json);
       belowFloor ||= result.figures.some((figure) => figure.ratio < figure.floor);
+      belowFloor ||= (result.timings ?? []).some((timing) => timing.ms >= timing.ceiling);
     }
   } finally {
     await browser.close();
     await server.close();
   }
   if (json) console.log(JSON.stringify(combined));
-  else console.log(`\n${belowFloor ? 'Some figures are below their floors.' : 'All figures meet their floors.'}`);
+  else console.log(`\n${belowFloor ? 'Some figures miss their floors or ceilings.' : 'All figures meet their floors and ceilings.'}`);
   process.exitCode = belowFloor ? 1 : 0;
 }
 

@@ -1,0 +1,124 @@
+import { Admin } from './admin/admin';
+import { LocalBroker } from './broker/local-broker';
+import type { ClusterTimings } from './broker/broker-service';
+import type { ClusterStatus } from './broker/cluster-node';
+import { SIGNALING_PATH } from './signaling/dev-defaults';
+import { SignalingClient } from './signaling/signaling-client';
+import { BroadcastDiscovery } from './transport/broadcast-discovery';
+import { Mesh } from './transport/mesh';
+import { connectMeshToPort } from './transport/mesh-port';
+import type { PeerDiscovery } from './transport/peer-discovery';
+
+export interface JoinOptions {
+  /** The cluster's name: a signaling room, a BroadcastChannel, the broker slots' namespace. */
+  readonly cluster: string;
+  /** Shared by every broker of the cluster; peers and the signaling server check it. */
+  readonly secret: string;
+  /**
+   * The signaling server's WebSocket URL. Default 'auto': this page's own server at
+   * /tabka/signal if there is one (as under `npm start`), else tabs of this browser only.
+   * false: BroadcastChannel only.
+   */
+  readonly signaling?: string | 'auto' | false;
+  /** Find tabs of this browser over BroadcastChannel too (default true). */
+  readonly broadcast?: boolean;
+  readonly timings?: ClusterTimings;
+}
+
+/**
+ * A tab's membership in a tabka cluster: this tab's broker (in its worker), the WebRTC mesh
+ * to the other brokers (on the page), and the clients an app uses.
+ */
+export interface RejectedPeer {
+  readonly brokerId: number;
+  readonly reason: string;
+  readonly at: number;
+}
+
+export class Tabka {
+  private readonly rejections: RejectedPeer[] = [];
+
+  private constructor(
+    readonly broker: LocalBroker,
+    private readonly mesh: Mesh,
+    private readonly discoveries: readonly PeerDiscovery[],
+    private readonly unwire: () => void,
+    readonly cluster: string,
+  ) {
+    mesh.on('peer-rejected', ({ brokerId, reason }) => {
+      this.rejections.push({ brokerId, reason, at: Date.now() });
+      if (this.rejections.length > 100) this.rejections.shift();
+    });
+  }
+
+  /** Peers whose link failed before it was authenticated, and why (a wrong secret, say). */
+  rejectedPeers(): readonly RejectedPeer[] {
+    return [...this.rejections];
+  }
+
+  static async join(options: JoinOptions): Promise<Tabka> {
+    const broker = await LocalBroker.start({ cluster: options.cluster });
+    const discoveries: PeerDiscovery[] = [];
+    try {
+      if (options.broadcast ?? true) discoveries.push(new BroadcastDiscovery({ cluster: options.cluster, brokerId: broker.brokerId }));
+      const server = await connectSignaling(options, broker.brokerId);
+      if (server) discoveries.push(server);
+      const mesh = await Mesh.start({ cluster: options.cluster, localId: broker.brokerId, secret: options.secret, discoveries });
+      const channel = new MessageChannel();
+      const unwire = connectMeshToPort(mesh, channel.port1);
+      await broker.joinCluster(channel.port2, options.timings);
+      const tabka = new Tabka(broker, mesh, discoveries, unwire, options.cluster);
+      globalThis.addEventListener?.('pagehide', () => void tabka.leave());
+      return tabka;
+    } catch (error) {
+      for (const discovery of discoveries) discovery.close();
+      await broker.close();
+      throw error;
+    }
+  }
+
+  get brokerId(): number {
+    return this.broker.brokerId;
+  }
+
+  admin(): Admin {
+    return new Admin(this);
+  }
+
+  async clusterStatus(): Promise<ClusterStatus> {
+    const status = await this.broker.clusterStatus();
+    if (!status) throw new Error('this broker has left the cluster');
+    return status;
+  }
+
+  /** Leaves cleanly: the others forget this broker at once instead of waiting for a timeout. */
+  async leave(): Promise<void> {
+    await this.broker.close();
+    // The broker's LEAVE frames cross the port and the mesh after close() answers; give them a
+    // moment to go out. (On pagehide this is best effort: closed channels are noticed anyway.)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    this.unwire();
+    this.mesh.close();
+    for (const discovery of this.discoveries) discovery.close();
+  }
+}
+
+async function connectSignaling(options: JoinOptions, brokerId: number): Promise<PeerDiscovery | undefined> {
+  const setting = options.signaling ?? 'auto';
+  if (setting === false) return undefined;
+  const url = setting === 'auto' ? sameOriginSignalingUrl() : setting;
+  if (!url) return undefined;
+  try {
+    return await SignalingClient.connect({ url, room: options.cluster, brokerId, secret: options.secret });
+  } catch (error) {
+    // 'auto' means "if this page's server offers signaling": without one, tabs still meet locally.
+    if (setting === 'auto') return undefined;
+    throw error;
+  }
+}
+
+function sameOriginSignalingUrl(): string | undefined {
+  const location = globalThis.location;
+  if (!location || !location.host) return undefined;
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${SIGNALING_PATH}`;
+}
