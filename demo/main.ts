@@ -1,7 +1,10 @@
-import { LocalBroker, TabkaError, decodeRecordBatch, encodeRecordBatch } from 'tabka';
-import type { PartitionSummary } from 'tabka';
+import { DEV_SIGNALING_SECRET, Tabka, TabkaError, decodeRecordBatch, encodeRecordBatch } from 'tabka';
+import type { ClusterStatus, LocalBroker, PartitionSummary } from 'tabka';
 
-const cluster = new URLSearchParams(location.search).get('cluster') ?? 'demo';
+const params = new URLSearchParams(location.search);
+const cluster = params.get('cluster') ?? 'demo';
+// The dev signaling server's public secret; a real deployment passes its own.
+const secret = params.get('secret') ?? DEV_SIGNALING_SECRET;
 const text = new TextEncoder();
 
 function element<T extends HTMLElement>(id: string): T {
@@ -50,6 +53,50 @@ function showPartitions(partitions: PartitionSummary[]): void {
   );
 }
 
+function describeEvent({ event }: ClusterStatus['events'][number]): string {
+  switch (event.type) {
+    case 'controllerChanged':
+      return event.controllerId === null ? `no controller (epoch ${event.epoch})` : `controller is now ${event.controllerId} (epoch ${event.epoch})`;
+    case 'becameController':
+      return `this broker became the controller (epoch ${event.epoch})`;
+    case 'resignedController':
+      return `this broker stopped being the controller: ${event.reason}`;
+    case 'viewChanged':
+      return `cluster members are now ${event.view.members.join(', ')}`;
+    case 'messageRejected':
+      return `ignored a bad message from ${event.from}: ${event.reason}`;
+  }
+}
+
+function showCluster(status: ClusterStatus): void {
+  element('controller').textContent = status.controllerId === null ? 'electing…' : String(status.controllerId);
+  element('controller-epoch').textContent = String(status.controllerEpoch);
+  const live = new Set([...status.liveMembers, status.brokerId]);
+  const members = status.members.length ? status.members : [status.brokerId];
+  element('members').replaceChildren(
+    ...members.map((id) => {
+      const item = document.createElement('li');
+      const roles = [id === status.brokerId ? 'this tab' : '', id === status.controllerId ? 'controller' : '', live.has(id) ? '' : 'unreachable'];
+      item.textContent = [String(id), ...roles.filter(Boolean)].join(' · ');
+      item.classList.toggle('controller', id === status.controllerId);
+      item.classList.toggle('self', id === status.brokerId);
+      item.classList.toggle('down', !live.has(id));
+      item.dataset.brokerId = String(id);
+      return item;
+    }),
+  );
+  element('cluster-events').replaceChildren(
+    ...status.events
+      .slice(-30)
+      .reverse()
+      .map((record) => {
+        const item = document.createElement('li');
+        item.textContent = `${new Date(record.at).toLocaleTimeString()} ${describeEvent(record)}`;
+        return item;
+      }),
+  );
+}
+
 function report(message: string, isError = false): void {
   const output = element('result');
   output.textContent = message;
@@ -73,12 +120,16 @@ function onSubmit(id: string, handler: (form: FormData) => Promise<string>, refr
 }
 
 async function main(): Promise<void> {
-  const broker = await LocalBroker.start({ cluster });
-  Object.assign(window, { broker });
+  const tabka = await Tabka.join({ cluster, secret });
+  const broker: LocalBroker = tabka.broker;
+  Object.assign(window, { tabka, broker });
   showFacts(broker);
-  const refresh = async () => showPartitions(await broker.listPartitions());
+  const refresh = async () => {
+    showPartitions(await broker.listPartitions());
+    showCluster(await tabka.clusterStatus());
+  };
   await refresh();
-  setInterval(() => void refresh(), 2000);
+  setInterval(() => void refresh(), 500);
 
   onSubmit('create-form', async (form) => {
     const topic = String(form.get('topic'));

@@ -13,6 +13,12 @@ test('the demo page runs a broker and drives its logs through the UI', async ({ 
   await expect(page.locator('#status')).toHaveText('running');
   await expect(page.locator('[data-fact="Broker id"]')).toHaveText(/^\d+$/);
   await expect(page.locator('[data-fact="Slot"]')).toHaveText('0');
+  // Alone, this tab founds a cluster and becomes its controller.
+  const brokerId = await page.locator('[data-fact="Broker id"]').textContent();
+  await expect(page.locator('#controller')).toHaveText(brokerId ?? 'missing', { timeout: 15_000 });
+  await expect(page.locator(`#members li[data-broker-id="${brokerId}"]`)).toHaveClass(/controller/);
+  await expect(page.locator('#cluster-events')).toContainText('this broker became the controller');
+  expect(await page.evaluate(() => typeof (window as unknown as { tabka?: { admin(): unknown } }).tabka?.admin)).toBe('function');
 
   const create = page.locator('#create-form');
   await create.getByLabel('Topic').fill('clicks');
