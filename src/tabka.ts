@@ -68,7 +68,7 @@ export class Tabka {
       const unwire = connectMeshToPort(mesh, channel.port1);
       await broker.joinCluster(channel.port2, options.timings);
       const tabka = new Tabka(broker, mesh, discoveries, unwire, options.cluster);
-      globalThis.addEventListener?.('pagehide', () => void tabka.leave());
+      globalThis.addEventListener?.('pagehide', () => tabka.hangUp());
       return tabka;
     } catch (error) {
       for (const discovery of discoveries) discovery.close();
@@ -89,6 +89,16 @@ export class Tabka {
     const status = await this.broker.clusterStatus();
     if (!status) throw new Error('this broker has left the cluster');
     return status;
+  }
+
+  /**
+   * The tab is going away: nothing async will finish, so close every peer connection now.
+   * Closing sends the peers an SCTP abort, and a closed channel is immediate suspicion for
+   * them, so they need not wait out the session timeout.
+   */
+  hangUp(): void {
+    this.mesh.close();
+    void this.leave();
   }
 
   /** Leaves cleanly: the others forget this broker at once instead of waiting for a timeout. */
