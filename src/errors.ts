@@ -174,6 +174,108 @@ export class SignalingConnectionError extends TabkaError {
   }
 }
 
+/** A topic asks for more replicas than there are live brokers, or fewer than one. */
+export class InvalidReplicationFactorError extends TabkaError {
+  readonly code = 'INVALID_REPLICATION_FACTOR';
+  constructor(readonly requested: number, readonly available: number) {
+    super(
+      requested < 1
+        ? `Replication factor must be at least 1, got ${requested}`
+        : `Replication factor ${requested} is larger than the ${available} available brokers`,
+    );
+  }
+  protected override details() {
+    return { requested: this.requested, available: this.available };
+  }
+}
+
+/** A topic asks for fewer than one partition. */
+export class InvalidPartitionsError extends TabkaError {
+  readonly code = 'INVALID_PARTITIONS';
+  constructor(readonly requested: number) {
+    super(`Number of partitions must be at least 1, got ${requested}`);
+  }
+  protected override details() {
+    return { requested: this.requested };
+  }
+}
+
+/** CreateTopics for a name the cluster already has. */
+export class TopicAlreadyExistsError extends TabkaError {
+  readonly code = 'TOPIC_ALREADY_EXISTS';
+  constructor(readonly topic: string) {
+    super(`Topic ${JSON.stringify(topic)} already exists`);
+  }
+  protected override details() {
+    return { topic: this.topic };
+  }
+}
+
+/** A topic config key this cluster does not support, or a value it cannot accept. */
+export class InvalidConfigurationError extends TabkaError {
+  readonly code = 'INVALID_CONFIG';
+  constructor(readonly key: string, readonly value: string, reason: string) {
+    super(`Invalid config ${key}=${JSON.stringify(value)}: ${reason}`);
+  }
+  protected override details() {
+    return { key: this.key, value: this.value };
+  }
+}
+
+/** The broker is not the partition's leader (or not a replica): refresh metadata and retry. */
+export class NotLeaderOrFollowerError extends TabkaError {
+  readonly code = 'NOT_LEADER_OR_FOLLOWER';
+  override readonly retriable = true;
+  constructor(readonly topic: string, readonly partition: number, readonly brokerId: number, readonly leader: number) {
+    super(`Broker ${brokerId} is not the leader of ${topic}-${partition}; the leader is ${leader}`);
+  }
+  protected override details() {
+    return { topic: this.topic, partition: this.partition, brokerId: this.brokerId, leader: this.leader };
+  }
+}
+
+/** A request carries a leader epoch other than the partition's current one. */
+export class FencedLeaderEpochError extends TabkaError {
+  readonly code = 'FENCED_LEADER_EPOCH';
+  override readonly retriable = true;
+  constructor(readonly topic: string, readonly partition: number, readonly requested: number, readonly current: number) {
+    super(`Leader epoch ${requested} for ${topic}-${partition} does not match the current epoch ${current}`);
+  }
+  protected override details() {
+    return { topic: this.topic, partition: this.partition, requested: this.requested, current: this.current };
+  }
+}
+
+/** A well-formed request that asks for something invalid (e.g. an ISR outside the replicas). */
+export class InvalidRequestError extends TabkaError {
+  readonly code = 'INVALID_REQUEST';
+  constructor(reason: string) {
+    super(`Invalid request: ${reason}`);
+  }
+}
+
+/** A metadata log record that is not a valid record: wrong type, fields or values. */
+export class InvalidMetadataRecordError extends TabkaError {
+  readonly code = 'INVALID_METADATA_RECORD';
+  constructor(readonly reason: string) {
+    super(`Invalid metadata record: ${reason}`);
+  }
+  protected override details() {
+    return { reason: this.reason };
+  }
+}
+
+/** A valid metadata record that does not fit the image it is applied to (e.g. a partition of an unknown topic). */
+export class MetadataConflictError extends TabkaError {
+  readonly code = 'METADATA_CONFLICT';
+  constructor(readonly offset: number, readonly recordType: string, readonly reason: string) {
+    super(`Metadata record ${recordType} at offset ${offset} does not apply: ${reason}`);
+  }
+  protected override details() {
+    return { offset: this.offset, recordType: this.recordType, reason: this.reason };
+  }
+}
+
 type ErrorFactory = (message: string, details: Record<string, unknown>) => TabkaError;
 
 const num = (value: unknown): number => (typeof value === 'number' ? value : Number.NaN);
@@ -204,6 +306,19 @@ const factories: Record<string, ErrorFactory> = {
   SignalingConnectionError: (m, d) => withMessage(new SignalingConnectionError(num(d.closeCode), str(d.reason)), m),
   InvalidFrameError: (m) => withMessage(new InvalidFrameError(''), m),
   UnsupportedVersionError: (m, d) => withMessage(new UnsupportedVersionError(num(d.apiKey), num(d.apiVersion)), m),
+  InvalidReplicationFactorError: (m, d) =>
+    withMessage(new InvalidReplicationFactorError(num(d.requested), num(d.available)), m),
+  InvalidPartitionsError: (m, d) => withMessage(new InvalidPartitionsError(num(d.requested)), m),
+  TopicAlreadyExistsError: (m, d) => withMessage(new TopicAlreadyExistsError(str(d.topic)), m),
+  InvalidConfigurationError: (m, d) => withMessage(new InvalidConfigurationError(str(d.key), str(d.value), ''), m),
+  NotLeaderOrFollowerError: (m, d) =>
+    withMessage(new NotLeaderOrFollowerError(str(d.topic), num(d.partition), num(d.brokerId), num(d.leader)), m),
+  FencedLeaderEpochError: (m, d) =>
+    withMessage(new FencedLeaderEpochError(str(d.topic), num(d.partition), num(d.requested), num(d.current)), m),
+  InvalidRequestError: (m) => withMessage(new InvalidRequestError(''), m),
+  InvalidMetadataRecordError: (m, d) => withMessage(new InvalidMetadataRecordError(str(d.reason)), m),
+  MetadataConflictError: (m, d) =>
+    withMessage(new MetadataConflictError(num(d.offset), str(d.recordType), str(d.reason)), m),
 };
 
 function withMessage<E extends Error>(error: E, message: string): E {

@@ -6,27 +6,12 @@ import { SignalingClient } from '../../src/signaling/signaling-client';
 import type { SignalingClientOptions } from '../../src/signaling/signaling-client';
 import { createSignalingServer } from '../../src/signaling/signaling-server';
 import type { SignalingServer } from '../../src/signaling/signaling-server';
+import { within } from '../support/within';
 
 // SignalingClient in Node, on ws's WebSocket, against real servers on 127.0.0.1.
 
 const SECRET = 'client-test-secret';
-const WAIT_MS = 5_000;
 
-function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), WAIT_MS);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

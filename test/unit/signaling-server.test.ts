@@ -9,28 +9,13 @@ import { SIGNALING_PROTOCOL_VERSION } from '../../src/signaling/signaling-protoc
 import type { ServerMessage } from '../../src/signaling/signaling-protocol';
 import { createSignalingServer } from '../../src/signaling/signaling-server';
 import type { SignalingServer, SignalingServerOptions } from '../../src/signaling/signaling-server';
+import { within } from '../support/within';
 
 // Real sockets against a real server on 127.0.0.1. Waits are for events, with generous
 // timeouts that only turn a hang into a readable failure.
 
 const SECRET = 'test-secret';
-const WAIT_MS = 5_000;
 
-function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 interface Closed {
   code: number;

@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { CloseCode } from '../../src/signaling/close-codes';
 import { SignalingClient } from '../../src/signaling/signaling-client';
 import { tabkaSignaling } from '../../src/signaling/vite-plugin';
+import { within } from '../support/within';
 
 // A real Vite dev server on an ephemeral port, empty root, with the plugin.
 
@@ -22,21 +23,6 @@ afterEach(async () => {
   root = undefined;
 });
 
-function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), WAIT_MS);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 describe('tabkaSignaling vite plugin', () => {
   it('serves signaling at /tabka/signal beside a working HMR socket, and stops with the server', async () => {
@@ -57,13 +43,13 @@ describe('tabkaSignaling vite plugin', () => {
     const hello = await within(new Promise<string>((resolve, reject) => {
       hmr.once('message', (data) => resolve(String(data)));
       hmr.once('error', reject);
-    }), 'the HMR hello');
+    }), 'the HMR hello', WAIT_MS);
     expect(JSON.parse(hello)).toMatchObject({ type: 'connected' });
     hmr.close();
 
     const url = `${base}/tabka/signal`;
-    const a = await within(SignalingClient.connect({ url, room: 'demo', brokerId: 1, secret: 'vite-secret', WebSocket }), 'connect a');
-    const b = await within(SignalingClient.connect({ url, room: 'demo', brokerId: 2, secret: 'vite-secret', WebSocket }), 'connect b');
+    const a = await within(SignalingClient.connect({ url, room: 'demo', brokerId: 1, secret: 'vite-secret', WebSocket }), 'connect a', WAIT_MS);
+    const b = await within(SignalingClient.connect({ url, room: 'demo', brokerId: 2, secret: 'vite-secret', WebSocket }), 'connect b', WAIT_MS);
     expect(b.peers).toEqual([1]);
     const refused = await SignalingClient.connect({ url, room: 'demo', brokerId: 3, secret: 'other', WebSocket }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ closeCode: CloseCode.BAD_TOKEN });
@@ -72,6 +58,6 @@ describe('tabkaSignaling vite plugin', () => {
     b.close();
     await vite.close();
     vite = undefined;
-    expect((await within(closed, 'closed on shutdown')).code).toBe(CloseCode.GOING_AWAY);
+    expect((await within(closed, 'closed on shutdown', WAIT_MS)).code).toBe(CloseCode.GOING_AWAY);
   }, 30_000);
 });
