@@ -7,6 +7,7 @@ import { SignalingClient } from './signaling/signaling-client';
 import { BroadcastDiscovery } from './transport/broadcast-discovery';
 import { Mesh } from './transport/mesh';
 import { connectMeshToPort } from './transport/mesh-port';
+import type { MeshPortLink } from './transport/mesh-port';
 import type { PeerDiscovery } from './transport/peer-discovery';
 
 export interface JoinOptions {
@@ -42,7 +43,7 @@ export class Tabka {
     readonly broker: LocalBroker,
     private readonly mesh: Mesh,
     private readonly discoveries: readonly PeerDiscovery[],
-    private readonly unwire: () => void,
+    private readonly port: MeshPortLink,
     readonly cluster: string,
   ) {
     mesh.on('peer-rejected', ({ brokerId, reason }) => {
@@ -65,9 +66,9 @@ export class Tabka {
       if (server) discoveries.push(server);
       const mesh = await Mesh.start({ cluster: options.cluster, localId: broker.brokerId, secret: options.secret, discoveries });
       const channel = new MessageChannel();
-      const unwire = connectMeshToPort(mesh, channel.port1);
+      const port = connectMeshToPort(mesh, channel.port1);
       await broker.joinCluster(channel.port2, options.timings);
-      const tabka = new Tabka(broker, mesh, discoveries, unwire, options.cluster);
+      const tabka = new Tabka(broker, mesh, discoveries, port, options.cluster);
       globalThis.addEventListener?.('pagehide', () => tabka.hangUp());
       return tabka;
     } catch (error) {
@@ -92,11 +93,13 @@ export class Tabka {
   }
 
   /**
-   * The tab is going away: nothing async will finish, so close every peer connection now.
-   * Closing sends the peers an SCTP abort, and a closed channel is immediate suspicion for
-   * them, so they need not wait out the session timeout.
+   * The tab is going away and nothing asynchronous will finish: send the broker's goodbye
+   * (a LEAVE the worker keeps ready on the page) and close every peer connection, now. The
+   * peers forget this broker, and a closed channel is immediate suspicion, so they need not
+   * wait out the session timeout.
    */
   hangUp(): void {
+    this.port.sayGoodbye();
     this.mesh.close();
     void this.leave();
   }
@@ -107,7 +110,7 @@ export class Tabka {
     // The broker's LEAVE frames cross the port and the mesh after close() answers; give them a
     // moment to go out. (On pagehide this is best effort: closed channels are noticed anyway.)
     await new Promise((resolve) => setTimeout(resolve, 100));
-    this.unwire();
+    this.port.close();
     this.mesh.close();
     for (const discovery of this.discoveries) discovery.close();
   }

@@ -49,6 +49,7 @@ export class ClusterNode {
   private readonly history: ClusterEventRecord[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
+  private goodbyeEpoch: number | undefined;
 
   private constructor(
     private readonly options: ClusterNodeOptions,
@@ -132,7 +133,19 @@ export class ClusterNode {
       for (const { to, message } of output.send) this.post({ type: 'send', to, bytes: electionFrame(message) });
       for (const event of output.events) this.record(now, event);
       this.schedule(output.wakeAt);
+      if (output.send.length > 0 || this.goodbyeEpoch !== this.election.epoch) this.refreshGoodbye(now);
     });
+  }
+
+  /**
+   * Keeps the page holding the LEAVE this broker would send now. Peers honour a LEAVE only if
+   * it is at least as new as everything else they heard from this broker, so it is remade
+   * whenever something is sent (heartbeats included), stamped with the same clock reading.
+   */
+  private refreshGoodbye(now: number): void {
+    const epoch = this.election.epoch;
+    this.goodbyeEpoch = epoch;
+    this.post({ type: 'goodbye', bytes: electionFrame({ type: 'LEAVE', epoch, ts: now }) });
   }
 
   private schedule(wakeAt: number | null): void {

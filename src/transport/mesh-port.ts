@@ -10,7 +10,13 @@ export type PageToBroker =
   | { readonly type: 'peer-down'; readonly brokerId: number }
   | { readonly type: 'frame'; readonly from: number; readonly bytes: Uint8Array };
 
-export type BrokerToPage = { readonly type: 'send'; readonly to: number; readonly bytes: Uint8Array };
+export type BrokerToPage =
+  | { readonly type: 'send'; readonly to: number; readonly bytes: Uint8Array }
+  /**
+   * The broker's parting words, kept ready on the page: an unloading tab cannot wait for its
+   * worker, so the page sends them itself, synchronously, on pagehide.
+   */
+  | { readonly type: 'goodbye'; readonly bytes: Uint8Array };
 
 /** Bytes that own their whole buffer, so the buffer can be transferred without taking more. */
 export function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -40,11 +46,20 @@ export function parseBrokerToPage(value: unknown): BrokerToPage | undefined {
   if (message.type === 'send' && isBrokerId(message.to) && message.bytes instanceof Uint8Array) {
     return { type: 'send', to: message.to, bytes: message.bytes };
   }
+  if (message.type === 'goodbye' && message.bytes instanceof Uint8Array) return { type: 'goodbye', bytes: message.bytes };
   return undefined;
 }
 
-/** Wires the page's mesh to the broker's end of `port`; returns a function that unwires it. */
-export function connectMeshToPort(mesh: Mesh, port: MessagePort): () => void {
+export interface MeshPortLink {
+  /** Sends the broker's latest goodbye to every connected peer, now. */
+  sayGoodbye(): void;
+  /** Unwires the mesh from the port. */
+  close(): void;
+}
+
+/** Wires the page's mesh to the broker's end of `port`. */
+export function connectMeshToPort(mesh: Mesh, port: MessagePort): MeshPortLink {
+  let goodbye: Uint8Array | undefined;
   const post = (message: PageToBroker, transfer: Transferable[] = []) => port.postMessage(message, transfer);
   const offs = [
     mesh.on('peer-up', ({ brokerId }) => post({ type: 'peer-up', brokerId })),
@@ -56,13 +71,19 @@ export function connectMeshToPort(mesh: Mesh, port: MessagePort): () => void {
   ];
   port.onmessage = (event: MessageEvent<unknown>) => {
     const message = parseBrokerToPage(event.data);
+    if (message?.type === 'goodbye') goodbye = message.bytes;
     // A send to a peer that just left fails; the broker learns of it from peer-down.
-    if (message) mesh.send(message.to, message.bytes).catch(() => undefined);
+    else if (message) mesh.send(message.to, message.bytes).catch(() => undefined);
   };
   for (const brokerId of mesh.connectedPeers()) post({ type: 'peer-up', brokerId });
-  return () => {
-    for (const off of offs) off();
-    port.onmessage = null;
-    port.close();
+  return {
+    sayGoodbye: () => {
+      if (goodbye) mesh.broadcastNow(goodbye);
+    },
+    close: () => {
+      for (const off of offs) off();
+      port.onmessage = null;
+      port.close();
+    },
   };
 }

@@ -60,6 +60,11 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     return link.send(frame);
   }
 
+  /** Best-effort, synchronous send to every open link (see PeerLink.sendNow). */
+  broadcastNow(frame: Uint8Array): void {
+    for (const link of this.links.values()) link.sendNow(frame);
+  }
+
   close(): void {
     this.closed = true;
     for (const off of this.unsubscribe) off();

@@ -102,6 +102,20 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     return this.sendChunks(frame);
   }
 
+  /**
+   * Sends at once, bypassing the queue and the drain wait: for the last words of a tab that is
+   * unloading, when nothing asynchronous will run again. Best effort; false if not open.
+   */
+  sendNow(frame: Uint8Array): boolean {
+    if (this.linkState !== 'open') return false;
+    try {
+      for (const chunk of chunkFrame(frame, this.nextFrameId++, this.options.chunkBytes)) this.peer.send(chunk);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   close(reason: string): void {
     if (this.linkState === 'closed') return;
     const wasOpen = this.linkState === 'open';

@@ -43,6 +43,8 @@ test('five tabs of one browser form one cluster and agree on the highest id as c
   }
   const epochs = await Promise.all(survivors.map(async (page) => (await describe(page)).controllerEpoch));
   expect(new Set(epochs).size).toBe(1);
+  // Its goodbye (LEAVE, sent synchronously on pagehide) lets the cluster forget it.
+  for (const page of survivors) await expect.poll(() => viewOf(page), { timeout: 10_000 }).toEqual(agreement(survivorIds));
 });
 
 test('tabs in separate browser contexts join one cluster through the signaling server', async ({ browser }) => {
