@@ -98,7 +98,8 @@ export class UnknownTopicOrPartitionError extends TabkaError {
   readonly code = 'UNKNOWN_TOPIC_OR_PARTITION';
   override readonly retriable = true;
   constructor(readonly topic: string, readonly partition: number) {
-    super(`This broker does not host ${topic}-${partition}`);
+    // partition -1: the whole topic is unknown (admin requests name topics, not partitions).
+    super(partition < 0 ? `Unknown topic ${topic}` : `This broker does not host ${topic}-${partition}`);
   }
   protected override details() {
     return { topic: this.topic, partition: this.partition };
