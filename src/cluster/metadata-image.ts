@@ -18,16 +18,8 @@ export interface BrokerImage {
   readonly fenced: boolean;
 }
 
-export interface PartitionImage {
-  readonly topic: string;
-  readonly partition: number;
-  readonly replicas: readonly number[];
-  readonly isr: readonly number[];
-  /** NO_LEADER (-1) when the partition is offline. */
-  readonly leader: number;
-  readonly leaderEpoch: number;
-  readonly partitionEpoch: number;
-}
+/** A partition's current state: the fields of its Partition record, with changes applied. */
+export type PartitionImage = Omit<PartitionRecord, 'type'>;
 
 export interface TopicImage {
   readonly name: string;

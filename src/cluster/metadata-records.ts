@@ -38,6 +38,7 @@ export interface PartitionRecord {
   readonly partition: number;
   readonly replicas: readonly number[];
   readonly isr: readonly number[];
+  /** NO_LEADER (-1) when the partition is offline. */
   readonly leader: number;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
