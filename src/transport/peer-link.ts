@@ -181,6 +181,10 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       this.close(error instanceof Error ? error.message : 'malformed frame');
       return;
     }
+    // simple-peer announces 'connect' only after an asynchronous stats check, and the peer's
+    // hello can arrive first. Our hello must still go out before our proof: the peer reads the
+    // first authentication frame it gets as a hello.
+    if (this.linkState === 'connecting') this.startAuthentication();
     if (frame.apiKey !== ApiKey.SaslAuthenticate) {
       // Ordered channel: the peer may already send data after its proof while we verify it.
       if (this.queuedBeforeAuth.push(bytes) > MAX_QUEUED_BEFORE_AUTH) this.close('too many frames before authentication');
