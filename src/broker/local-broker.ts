@@ -6,6 +6,7 @@ import type { LogConfig } from '../log/log-config';
 import type { AppendOptions, AppendResult, PartitionSummary, ReadOptions, ReadResult, RetentionResult } from '../log/partition-log';
 import type { BrokerInfo, BrokerService, ClusterTimings } from './broker-service';
 import type { ClusterStatus } from './cluster-node';
+import { ownedBytes } from '../util/owned-bytes';
 import { workerReady } from './worker-ready';
 
 export interface LocalBrokerOptions {
@@ -65,7 +66,7 @@ export class LocalBroker {
   }
 
   append(topic: string, partition: number, records: Uint8Array, options?: AppendOptions): Promise<AppendResult> {
-    const owned = ownsWholeBuffer(records) ? records : records.slice();
+    const owned = ownedBytes(records);
     return this.service.append(topic, partition, transfer(owned, [owned.buffer]), options);
   }
 
@@ -118,10 +119,6 @@ export class LocalBroker {
 
 function createBrokerWorker(): Worker {
   return new Worker(new URL('../../workers/broker.worker.ts', import.meta.url), { type: 'module', name: 'tabka-broker' });
-}
-
-function ownsWholeBuffer(bytes: Uint8Array): boolean {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
 }
 
 /** sessionStorage survives a reload of this tab and is not shared with other tabs. */

@@ -1,6 +1,7 @@
 import { openDB, unwrap } from 'idb';
 import type { DBSchema, IDBPDatabase } from 'idb';
 import { StorageError } from '../errors';
+import { ownedBytes } from '../util/owned-bytes';
 import type { StorageFailure } from '../errors';
 import type { BatchEntry, LogStore, LogWrite, PartitionMeta, StoredPartition } from './log-store';
 
@@ -85,7 +86,7 @@ export class IdbLogStore implements LogStore {
       const batches = tx.objectStore('batches');
       if (change.deleteBelow !== undefined) batches.delete(batchRange(topic, partition, -Infinity, change.deleteBelow, true));
       if (change.deleteFrom !== undefined) batches.delete(batchRange(topic, partition, change.deleteFrom, Infinity));
-      for (const { entry, bytes } of change.put ?? []) batches.put(ownBuffer(bytes), keyFromEntry(topic, partition, entry));
+      for (const { entry, bytes } of change.put ?? []) batches.put(ownedBytes(bytes).buffer, keyFromEntry(topic, partition, entry));
       if (change.meta) tx.objectStore('partitions').put(change.meta, [topic, partition]);
     } catch (error) {
       // The abort undoes whatever part of the write was already issued.
@@ -166,12 +167,6 @@ function transactionCommitted(tx: IDBTransaction): Promise<void> {
     tx.oncomplete = () => resolve();
     tx.onabort = () => reject(tx.error ?? new DOMException('the transaction was aborted', 'AbortError'));
   });
-}
-
-/** Structured clone stores a view's whole buffer, so a view over a bigger buffer is cut out first. */
-function ownBuffer(bytes: Uint8Array): ArrayBuffer {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  return (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
 }
 
 function abortQuietly(tx: IDBTransaction): void {

@@ -2,6 +2,7 @@ import { UnknownTopicOrPartitionError } from '../errors';
 import { validateTopicName } from '../protocol/topic-name';
 import { resolveLogConfig } from './log-config';
 import type { LogConfig } from './log-config';
+import { partitionKey } from './log-store';
 import type { LogStore } from './log-store';
 import { PartitionLog } from './partition-log';
 import type { PartitionSummary, RetentionResult } from './partition-log';
@@ -19,7 +20,7 @@ export class LogManager {
   static async open(store: LogStore): Promise<LogManager> {
     const manager = new LogManager(store);
     for (const stored of await store.load()) {
-      manager.logs.set(keyOf(stored.meta.topic, stored.meta.partition), new PartitionLog(store, stored));
+      manager.logs.set(partitionKey(stored.meta.topic, stored.meta.partition), new PartitionLog(store, stored));
     }
     return manager;
   }
@@ -30,29 +31,29 @@ export class LogManager {
     if (!Number.isSafeInteger(partition) || partition < 0) {
       throw new RangeError(`partition must be a non-negative integer, got ${partition}`);
     }
-    const existing = this.logs.get(keyOf(topic, partition));
+    const existing = this.logs.get(partitionKey(topic, partition));
     if (existing) return existing;
     const meta = { topic, partition, logStartOffset: 0, epochs: [], config: resolveLogConfig(config) };
     await this.store.write({ topic, partition, meta });
     const log = new PartitionLog(this.store, { meta, entries: [] });
-    this.logs.set(keyOf(topic, partition), log);
+    this.logs.set(partitionKey(topic, partition), log);
     return log;
   }
 
   get(topic: string, partition: number): PartitionLog {
-    const log = this.logs.get(keyOf(topic, partition));
+    const log = this.logs.get(partitionKey(topic, partition));
     if (!log) throw new UnknownTopicOrPartitionError(topic, partition);
     return log;
   }
 
   has(topic: string, partition: number): boolean {
-    return this.logs.has(keyOf(topic, partition));
+    return this.logs.has(partitionKey(topic, partition));
   }
 
   async deletePartition(topic: string, partition: number): Promise<void> {
     this.get(topic, partition);
     await this.store.removePartition(topic, partition);
-    this.logs.delete(keyOf(topic, partition));
+    this.logs.delete(partitionKey(topic, partition));
   }
 
   partitions(): PartitionSummary[] {
@@ -70,6 +71,3 @@ export class LogManager {
   }
 }
 
-function keyOf(topic: string, partition: number): string {
-  return `${partition}:${topic}`;
-}

@@ -46,6 +46,11 @@ export interface LogWrite {
   readonly meta?: PartitionMeta;
 }
 
+/** One string per topic-partition, for maps keyed by partition. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${partition}:${topic}`;
+}
+
 export interface LogStore {
   /** Every partition's metadata and batch index, to rebuild the logs at start. */
   load(): Promise<StoredPartition[]>;

@@ -1,4 +1,5 @@
 import { StorageError } from '../errors';
+import { partitionKey } from './log-store';
 import type { BatchEntry, LogStore, LogWrite, PartitionMeta, StoredBatch, StoredPartition } from './log-store';
 
 interface MemoryPartition {
@@ -24,7 +25,7 @@ export class MemoryLogStore implements LogStore {
   async write(change: LogWrite, validate?: () => void): Promise<void> {
     this.assertOpen();
     validate?.();
-    const current = this.partitions.get(keyOf(change.topic, change.partition));
+    const current = this.partitions.get(partitionKey(change.topic, change.partition));
     let batches = current?.batches ?? [];
     const { deleteBelow, deleteFrom } = change;
     if (deleteBelow !== undefined) batches = batches.filter((b) => b.entry.baseOffset >= deleteBelow);
@@ -36,12 +37,12 @@ export class MemoryLogStore implements LogStore {
       batches = [...batches.filter((b) => !replaced.has(b.entry.baseOffset)), ...added];
       batches.sort((a, b) => a.entry.baseOffset - b.entry.baseOffset);
     }
-    this.partitions.set(keyOf(change.topic, change.partition), { meta: change.meta ?? current?.meta, batches });
+    this.partitions.set(partitionKey(change.topic, change.partition), { meta: change.meta ?? current?.meta, batches });
   }
 
   async readBatches(topic: string, partition: number, fromBaseOffset: number, toBaseOffset: number): Promise<Uint8Array[]> {
     this.assertOpen();
-    const batches = this.partitions.get(keyOf(topic, partition))?.batches ?? [];
+    const batches = this.partitions.get(partitionKey(topic, partition))?.batches ?? [];
     return batches
       .filter(({ entry }) => inRange(entry, fromBaseOffset, toBaseOffset))
       .map(({ bytes }) => bytes.slice());
@@ -49,7 +50,7 @@ export class MemoryLogStore implements LogStore {
 
   async removePartition(topic: string, partition: number): Promise<void> {
     this.assertOpen();
-    this.partitions.delete(keyOf(topic, partition));
+    this.partitions.delete(partitionKey(topic, partition));
   }
 
   async getMeta(key: string): Promise<unknown> {
@@ -77,9 +78,6 @@ export class MemoryLogStore implements LogStore {
   }
 }
 
-function keyOf(topic: string, partition: number): string {
-  return `${partition}:${topic}`;
-}
 
 function inRange(entry: BatchEntry, from: number, to: number): boolean {
   return entry.baseOffset >= from && entry.baseOffset <= to;

@@ -1,3 +1,4 @@
+import { isBrokerId } from '../signaling/signaling-protocol';
 import { TypedEmitter } from '../signaling/typed-emitter';
 import type { PeerDiscovery, PeerDiscoveryEvents, SignalData } from './peer-discovery';
 
@@ -77,10 +78,6 @@ export class BroadcastDiscovery extends TypedEmitter<PeerDiscoveryEvents> implem
   private post(message: Announcement): void {
     this.channel.postMessage(message);
   }
-}
-
-function isBrokerId(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }
 
 function parseAnnouncement(value: unknown): Announcement | undefined {

@@ -3,6 +3,8 @@
  * its worker: frames cross between them over a MessagePort, their buffers transferred (moved,
  * not copied). This file is both ends' vocabulary and the page's end of the port.
  */
+import { isBrokerId } from '../signaling/signaling-protocol';
+import { ownedBytes } from '../util/owned-bytes';
 import type { Mesh } from './mesh';
 
 export type PageToBroker =
@@ -17,16 +19,6 @@ export type BrokerToPage =
    * worker, so the page sends them itself, synchronously, on pagehide.
    */
   | { readonly type: 'goodbye'; readonly bytes: Uint8Array };
-
-/** Bytes that own their whole buffer, so the buffer can be transferred without taking more. */
-export function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-  return whole ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
-}
-
-function isBrokerId(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
-}
 
 export function parsePageToBroker(value: unknown): PageToBroker | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -65,7 +57,7 @@ export function connectMeshToPort(mesh: Mesh, port: MessagePort): MeshPortLink {
     mesh.on('peer-up', ({ brokerId }) => post({ type: 'peer-up', brokerId })),
     mesh.on('peer-down', ({ brokerId }) => post({ type: 'peer-down', brokerId })),
     mesh.on('frame', ({ from, bytes }) => {
-      const frame = owned(bytes);
+      const frame = ownedBytes(bytes);
       post({ type: 'frame', from, bytes: frame }, [frame.buffer]);
     }),
   ];
