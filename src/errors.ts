@@ -235,6 +235,34 @@ export class NotLeaderOrFollowerError extends TabkaError {
   }
 }
 
+/** Only the ready controller decides on metadata; this broker is not it (or not yet). */
+export class NotControllerError extends TabkaError {
+  readonly code = 'NOT_CONTROLLER';
+  override readonly retriable = true;
+  constructor(readonly brokerId: number, readonly controllerId: number | null) {
+    super(
+      controllerId === null
+        ? `Broker ${brokerId} is not the controller, and no controller is known right now`
+        : `Broker ${brokerId} is not the controller; the controller is ${controllerId}`,
+    );
+  }
+  protected override details() {
+    return { brokerId: this.brokerId, controllerId: this.controllerId };
+  }
+}
+
+/** A request got no answer in time; it may or may not have taken effect (Kafka's REQUEST_TIMED_OUT). */
+export class RequestTimedOutError extends TabkaError {
+  readonly code = 'REQUEST_TIMED_OUT';
+  override readonly retriable = true;
+  constructor(readonly what: string, readonly timeoutMs: number) {
+    super(`${what} got no answer within ${timeoutMs} ms`);
+  }
+  protected override details() {
+    return { what: this.what, timeoutMs: this.timeoutMs };
+  }
+}
+
 /** A request carries a leader epoch other than the partition's current one. */
 export class FencedLeaderEpochError extends TabkaError {
   readonly code = 'FENCED_LEADER_EPOCH';
@@ -317,6 +345,9 @@ const factories: Record<string, ErrorFactory> = {
   FencedLeaderEpochError: (m, d) =>
     withMessage(new FencedLeaderEpochError(str(d.topic), num(d.partition), num(d.requested), num(d.current)), m),
   InvalidRequestError: (m) => withMessage(new InvalidRequestError(''), m),
+  NotControllerError: (m, d) =>
+    withMessage(new NotControllerError(num(d.brokerId), typeof d.controllerId === 'number' ? d.controllerId : null), m),
+  RequestTimedOutError: (m, d) => withMessage(new RequestTimedOutError(str(d.what), num(d.timeoutMs)), m),
   InvalidMetadataRecordError: (m, d) => withMessage(new InvalidMetadataRecordError(str(d.reason)), m),
   MetadataConflictError: (m, d) =>
     withMessage(new MetadataConflictError(num(d.offset), str(d.recordType), str(d.reason)), m),

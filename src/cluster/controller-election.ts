@@ -68,6 +68,7 @@ import type {
   CoordinatorMessage,
   ElectionMessage,
   HeartbeatMessage,
+  LogEnd,
 } from './election-messages';
 import { Membership } from './membership';
 
@@ -83,6 +84,8 @@ export interface ControllerElectionConfig {
   startupGraceMs?: number;
   /** What the previous incarnation persisted; none for a broker that never ran. */
   persisted?: ElectionPersistedState | null;
+  /** Where this broker's metadata log ends now; sent with every vote. Default: an empty log. */
+  metadataLogEnd?: () => LogEnd;
 }
 
 /** What must survive a restart. Written by the driver whenever `persist` is not null. */
@@ -101,14 +104,24 @@ export type ElectionInput =
   | { readonly type: 'message'; readonly from: number; readonly message: unknown }
   | { readonly type: 'peerUp'; readonly id: number }
   | { readonly type: 'peerDown'; readonly id: number }
-  | { readonly type: 'leave' };
+  | { readonly type: 'leave' }
+  /** The controller cannot do its job (it could not collect the metadata): step down. */
+  | { readonly type: 'resign' };
 
-export type ResignReason = 'lostMajority' | 'higherEpoch' | 'newerView' | 'takeover' | 'leaving';
+export type ResignReason = 'lostMajority' | 'higherEpoch' | 'newerView' | 'takeover' | 'leaving' | 'metadataUnavailable';
 
 export type ElectionEvent =
   | { readonly type: 'controllerChanged'; readonly controllerId: number | null; readonly epoch: number }
-  /** `electedWith`: the view the claim won with, before the controller restamped it. */
-  | { readonly type: 'becameController'; readonly epoch: number; readonly electedWith: ClusterView }
+  /**
+   * `electedWith`: the view the claim won with, before the controller restamped it.
+   * `logEnds`: each voter's metadata log end, this broker's own included.
+   */
+  | {
+      readonly type: 'becameController';
+      readonly epoch: number;
+      readonly electedWith: ClusterView;
+      readonly logEnds: ReadonlyMap<number, LogEnd>;
+    }
   | { readonly type: 'resignedController'; readonly epoch: number; readonly reason: ResignReason }
   | { readonly type: 'viewChanged'; readonly view: ClusterView }
   | { readonly type: 'messageRejected'; readonly from: number; readonly reason: string };
@@ -138,6 +151,8 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 250;
 export const DEFAULT_SESSION_TIMEOUT_MS = 1500;
 export const DEFAULT_ELECTION_TIMEOUT_MS = 500;
 
+const EMPTY_LOG_END: LogEnd = Object.freeze({ epoch: 0, offset: 0 });
+
 /** An answered broker gives the higher one this many election timeouts to win. */
 const WAIT_FOR_HIGHER_TIMEOUTS = 3;
 
@@ -157,6 +172,7 @@ export class ControllerElection {
   readonly electionTimeoutMs: number;
   readonly startupGraceMs: number;
   private readonly membership: Membership;
+  private readonly metadataLogEnd: () => LogEnd;
 
   // Persisted.
   private _epoch: number;
@@ -173,7 +189,8 @@ export class ControllerElection {
   /** An active controller was heard since start, so this broker knows the cluster's state. */
   private heardController = false;
   private nextHeartbeatAt = 0;
-  private readonly votes = new Set<number>();
+  /** Granted votes of the current claim, with each voter's metadata log end. */
+  private readonly votes = new Map<number, LogEnd>();
   /** The view our claim carried: what the acknowledgements vouch for. */
   private claimView: ClusterView = EMPTY_VIEW;
   /** Newest view each peer reported: the controller's evidence that a view reached a majority. */
@@ -203,6 +220,7 @@ export class ControllerElection {
     if (this.electionTimeoutMs >= this.sessionTimeoutMs) {
       throw new RangeError('electionTimeoutMs must be below sessionTimeoutMs');
     }
+    this.metadataLogEnd = config.metadataLogEnd ?? (() => EMPTY_LOG_END);
     const persisted = config.persisted ?? null;
     this._epoch = persisted?.epoch ?? 0;
     this.votedFor = persisted?.votedFor ?? null;
@@ -286,6 +304,9 @@ export class ControllerElection {
         case 'leave':
           this.leave(now);
           return this.output(null);
+        case 'resign':
+          if (this._phase === 'active') this.resign('metadataUnavailable', now);
+          break;
       }
     }
     this.step(now);
@@ -419,6 +440,7 @@ export class ControllerElection {
       granted,
       view: this._view,
       echo: message.ts,
+      logEnd: this.metadataLogEnd(),
     });
     if (!granted && from < this.brokerId && this._phase === 'idle' && this.eligible && this.canSeeMajority(now)) {
       this.startElection(now);
@@ -449,7 +471,7 @@ export class ControllerElection {
     this.membership.echoed(from, message.echo, now);
     if (this._phase !== 'candidate' || message.candidateEpoch !== this._epoch) return;
     if (message.granted && isMember(this._view, from)) {
-      this.votes.add(from);
+      this.votes.set(from, message.logEnd);
       this.countVotes(now);
     }
   }
@@ -531,7 +553,7 @@ export class ControllerElection {
     this._phase = 'candidate';
     this.phaseDeadline = now + this.electionTimeoutMs;
     this.votes.clear();
-    this.votes.add(this.brokerId);
+    this.votes.set(this.brokerId, this.metadataLogEnd());
     this.claimView = this._view;
     const claim: CoordinatorMessage = { type: 'COORDINATOR', epoch, view: this._view, ts: now };
     for (const id of this._view.members) if (id !== this.brokerId) this.send(id, claim);
@@ -540,7 +562,7 @@ export class ControllerElection {
 
   private countVotes(now: number): void {
     let granted = 0;
-    for (const id of this.votes) if (isMember(this._view, id)) granted++;
+    for (const id of this.votes.keys()) if (isMember(this._view, id)) granted++;
     if (granted >= majorityOf(this._view)) this.becomeActive(now, this.claimView);
   }
 
@@ -553,11 +575,13 @@ export class ControllerElection {
 
   private becomeActive(now: number, electedWith: ClusterView, members: readonly number[] = electedWith.members): void {
     this._phase = 'active';
+    const logEnds = new Map(this.votes);
+    logEnds.set(this.brokerId, this.metadataLogEnd());
     this.votes.clear();
     this.setController(this.brokerId);
     // Restamp the view with our epoch; it must reach a majority before we change membership.
     this.setView({ epoch: this._epoch, seq: 0, members });
-    this.events.push({ type: 'becameController', epoch: this._epoch, electedWith });
+    this.events.push({ type: 'becameController', epoch: this._epoch, electedWith, logEnds });
     this.nextHeartbeatAt = now;
   }
 

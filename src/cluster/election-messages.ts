@@ -58,6 +58,17 @@ export interface CoordinatorAckMessage {
   readonly view: ClusterView;
   /** The claim's `ts`. */
   readonly echo: number;
+  /**
+   * Where the voter's metadata log ends: a new controller adopts the freshest log among its
+   * voters, so nothing a majority stored is lost (see metadata-quorum.ts).
+   */
+  readonly logEnd: LogEnd;
+}
+
+/** The end of a metadata log: the epoch of its last entry (0 if empty) and its end offset. */
+export interface LogEnd {
+  readonly epoch: number;
+  readonly offset: number;
 }
 
 /** A clean shutdown: the sender will not vote again until it is admitted anew. */
@@ -145,6 +156,13 @@ function view(fields: Fields, key: string): ClusterView {
   };
 }
 
+function logEnd(fields: Fields, key: string): LogEnd {
+  const value = fields[key];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${key} must be an object`);
+  const raw = value as Fields;
+  return { epoch: int(raw, 'epoch', MAX_EPOCH), offset: int(raw, 'offset', Number.MAX_SAFE_INTEGER) };
+}
+
 /**
  * Checks an untrusted value and returns a fresh message holding only the known fields.
  * Throws InvalidElectionMessageError, never anything else.
@@ -183,6 +201,7 @@ export function parseElectionMessage(value: unknown): ElectionMessage {
         granted,
         view: view(fields, 'view'),
         echo: time(fields, 'echo'),
+        logEnd: logEnd(fields, 'logEnd'),
       };
     }
     case 'LEAVE':

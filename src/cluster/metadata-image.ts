@@ -51,6 +51,8 @@ export function applyRecord(image: MetadataImage, record: MetadataRecord, offset
       if (image.brokers.has(record.brokerId)) return Object.freeze({ ...image, offset });
       return withBroker(image, offset, { brokerId: record.brokerId, fenced: true });
     }
+    case 'LeaderChange':
+      return Object.freeze({ ...image, offset });
     case 'FenceBroker':
     case 'UnfenceBroker': {
       if (!image.brokers.has(record.brokerId)) throw conflict(`broker ${record.brokerId} is not registered`);

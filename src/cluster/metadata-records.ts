@@ -57,6 +57,16 @@ export interface RemoveTopicRecord {
   readonly type: 'RemoveTopic';
   readonly name: string;
 }
+/**
+ * The first record of every controller epoch (KRaft's LeaderChangeMessage): committing it
+ * commits everything the new controller adopted from earlier epochs (Raft's rule that a
+ * leader only counts replicas of entries from its own term).
+ */
+export interface LeaderChangeRecord {
+  readonly type: 'LeaderChange';
+  readonly controllerId: number;
+  readonly epoch: number;
+}
 
 export type MetadataRecord =
   | RegisterBrokerRecord
@@ -65,7 +75,8 @@ export type MetadataRecord =
   | TopicRecord
   | PartitionRecord
   | PartitionChangeRecord
-  | RemoveTopicRecord;
+  | RemoveTopicRecord
+  | LeaderChangeRecord;
 
 export type MetadataRecordType = MetadataRecord['type'];
 
@@ -77,6 +88,7 @@ const FIELDS: Record<MetadataRecordType, { required: readonly string[]; optional
   Partition: { required: ['topic', 'partition', 'replicas', 'isr', 'leader', 'leaderEpoch', 'partitionEpoch'] },
   PartitionChange: { required: ['topic', 'partition', 'leaderEpoch', 'partitionEpoch'], optional: ['leader', 'isr'] },
   RemoveTopic: { required: ['name'] },
+  LeaderChange: { required: ['controllerId', 'epoch'] },
 };
 
 /** Plain JSON text of a record; `parseMetadataRecord(JSON.parse(encode(r)))` gives `r` back. */
@@ -115,6 +127,12 @@ export function parseMetadataRecord(value: unknown): MetadataRecord {
       };
     case 'RemoveTopic':
       return { type: 'RemoveTopic', name: topicName(obj.name, 'name') };
+    case 'LeaderChange':
+      return {
+        type: 'LeaderChange',
+        controllerId: brokerId(obj.controllerId, 'controllerId'),
+        epoch: nonNegativeInt(obj.epoch, 'epoch'),
+      };
     case 'Partition': {
       const replicas = brokerList(obj.replicas, 'replicas');
       if (replicas.length === 0) throw new InvalidMetadataRecordError('Partition has no replicas');

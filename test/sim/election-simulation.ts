@@ -1,6 +1,7 @@
 /**
  * Deterministic simulation of the controller election (the model: Kafka's
- * RaftEventSimulationTest, FoundationDB). Brokers are ControllerElection state machines on a
+ * RaftEventSimulationTest, FoundationDB). Brokers are ClusterMember state machines (controller
+ * election + metadata quorum + controller duties) on a
  * simulated network with a virtual clock; one seed drives everything random, so a failing
  * seed replays exactly.
  *
@@ -11,9 +12,13 @@
  * cluster has been settled for a while. Invariants are checked after every step.
  */
 import { EMPTY_VIEW, compareViews, formatView } from '../../src/cluster/cluster-view';
-import { ControllerElection } from '../../src/cluster/controller-election';
-import type { ElectionOutput, ElectionPersistedState } from '../../src/cluster/controller-election';
+import { ClusterMember } from '../../src/cluster/cluster-member';
+import type { Channel, ClusterInput, ClusterOutput } from '../../src/cluster/cluster-member';
+import type { ElectionPersistedState } from '../../src/cluster/controller-election';
 import type { ElectionMessage } from '../../src/cluster/election-messages';
+import type { LogWrite } from '../../src/cluster/metadata-quorum';
+import type { MetadataEntry } from '../../src/cluster/metadata-quorum-messages';
+import { MetadataInvariants } from './metadata-invariants';
 import { ElectionInvariants, InvariantViolation } from './election-invariants';
 import type { RunningBroker } from './election-invariants';
 import { EventQueue } from './event-queue';
@@ -36,9 +41,12 @@ interface SimBroker {
   /** This broker's clock minus simulation time: brokers never compare clocks, so it must not matter. */
   readonly clockOffset: number;
   status: BrokerStatus;
-  machine: ControllerElection | null;
+  machine: ClusterMember | null;
   incarnation: number;
   persisted: ElectionPersistedState | null;
+  /** What the broker's storage holds of the metadata log. */
+  storedEntries: MetadataEntry[];
+  storedHighWatermark: number;
   wakeToken: number;
   wakeAt: number;
   downSince: number;
@@ -55,13 +63,16 @@ type SimEvent =
       readonly generation: number;
       readonly sentAt: number;
       readonly echoOfSendTime: number | undefined;
+      readonly channel: Channel;
       readonly message: unknown;
     }
   | { readonly kind: 'channel'; readonly id: number; readonly peer: number; readonly up: boolean; readonly incarnation: number }
   | { readonly kind: 'reconnect'; readonly a: number; readonly b: number }
   | { readonly kind: 'closeAll'; readonly id: number; readonly incarnation: number }
   | { readonly kind: 'fault' }
-  | { readonly kind: 'heal' };
+  | { readonly kind: 'heal' }
+  /** Someone asks the cluster for a metadata change (an admin creating or deleting a topic). */
+  | { readonly kind: 'workload' };
 
 export interface SimulationOptions {
   /** Receives a line per notable happening, for replaying a failing seed. */
@@ -75,6 +86,9 @@ export interface SimulationStats {
   readonly faults: number;
   readonly controllersElected: number;
   readonly finalEpoch: number;
+  /** Topic changes the controller accepted, and how long the final metadata log is. */
+  readonly topicChanges: number;
+  readonly metadataLogLength: number;
   readonly simulatedMs: number;
   readonly formedAt: number;
   readonly healedAt: number;
@@ -102,11 +116,21 @@ const GARBAGE: readonly unknown[] = [
   { type: 'HEARTBEAT' },
   { type: 'COORDINATOR', epoch: -1, view: { epoch: 0, seq: 0, members: [] }, ts: 0 },
   { type: 'COORDINATOR', epoch: 1e12, view: { epoch: 0, seq: 0, members: [1] }, ts: 0 },
-  { type: 'COORDINATOR_ACK', epoch: 3, candidateEpoch: 3, granted: 'yes', view: { epoch: 0, seq: 0, members: [] }, echo: 0 },
+  { type: 'COORDINATOR_ACK', epoch: 3, candidateEpoch: 3, granted: 'yes', view: { epoch: 0, seq: 0, members: [] }, echo: 0, logEnd: { epoch: 0, offset: 0 } },
   { type: 'HEARTBEAT', epoch: 1, controllerId: null, view: { epoch: 1, seq: 0, members: [5, 3] }, ts: 0, echo: null },
   { type: 'HEARTBEAT', epoch: 1, controllerId: 1.5, view: { epoch: 1, seq: 0, members: [] }, ts: 0, echo: null },
   { type: 'LEAVE', epoch: 0, ts: Number.NaN },
   { type: 'NOPE', epoch: 0 },
+];
+
+/** Garbage on the metadata channel. */
+const METADATA_GARBAGE: readonly unknown[] = [
+  null,
+  { type: 'FETCH' },
+  { type: 'FETCH', epoch: 1, offset: -1, lastEpoch: 0, highWatermark: 0, recovery: false },
+  { type: 'FETCH_RESPONSE', epoch: 1, offset: 0, highWatermark: 0, entries: [{ epoch: 1, record: { type: 'Nope' } }], diverging: null, error: null },
+  { type: 'FETCH_RESPONSE', epoch: 1, offset: 0, highWatermark: 0, entries: 'x', diverging: null, error: null },
+  { type: 'FETCH_RESPONSE', epoch: 1, offset: 0, highWatermark: 0, entries: [], diverging: { epoch: 'a' }, error: null },
 ];
 
 export function runElectionSimulation(seed: number, options: SimulationOptions = {}): SimulationStats {
@@ -120,6 +144,9 @@ class ElectionSimulation {
   private readonly brokers = new Map<number, SimBroker>();
   private readonly ids: number[];
   private readonly invariants: ElectionInvariants;
+  private readonly metadata = new MetadataInvariants();
+  private topicChanges = 0;
+  private topicCounter = 0;
   private readonly trace: ((line: string) => void) | undefined;
   private now = 0;
   private stage: 'forming' | 'faults' | 'healed' = 'forming';
@@ -156,6 +183,8 @@ class ElectionSimulation {
         machine: null,
         incarnation: 0,
         persisted: null,
+        storedEntries: [],
+        storedHighWatermark: 0,
         wakeToken: 0,
         wakeAt: Number.POSITIVE_INFINITY,
         downSince: 0,
@@ -175,7 +204,7 @@ class ElectionSimulation {
         this.events++;
         this.process(next.item);
         // Also after events no broker saw: time passing is a step too (a lease can run out).
-        this.invariants.check(this.runningBrokers(), this.now);
+        this.checkAll();
         this.checkProgress();
         if (this.stage === 'healed' && this.settledSince !== null && this.now - this.settledSince >= STABLE_MS) break;
       }
@@ -191,7 +220,9 @@ class ElectionSimulation {
       events: this.events,
       faults: this.faults,
       controllersElected: this.controllersElected,
-      finalEpoch: controller.machine?.epoch ?? -1,
+      finalEpoch: controller.machine?.controllerEpoch ?? -1,
+      topicChanges: this.topicChanges,
+      metadataLogLength: controller.machine?.metadataLog.length ?? -1,
       simulatedMs: this.now,
       formedAt: this.formedAt,
       healedAt: this.healedAt,
@@ -217,8 +248,9 @@ class ElectionSimulation {
         const broker = this.broker(event.to);
         if (broker.machine === null || broker.incarnation !== event.incarnation) return;
         if (!this.network.survives(event.from, event.to, event.generation)) return;
-        this.network.recordDelivery(event.from, event.to, event.sentAt, event.echoOfSendTime);
-        this.feed(broker, { type: 'message', from: event.from, message: event.message });
+        // Round trips are the election's ground truth: only its own messages prove one.
+        if (event.channel === 'election') this.network.recordDelivery(event.from, event.to, event.sentAt, event.echoOfSendTime);
+        this.feed(broker, { type: 'message', from: event.from, channel: event.channel, message: event.message });
         break;
       }
       case 'channel': {
@@ -245,27 +277,64 @@ class ElectionSimulation {
       case 'heal':
         this.heal();
         break;
+      case 'workload':
+        this.workload();
+        break;
     }
   }
 
-  private feed(broker: SimBroker, input: Parameters<ControllerElection['handle']>[0]): void {
-    const machine = broker.machine as ControllerElection;
-    const output = machine.handle(input, this.now + broker.clockOffset);
-    this.apply(broker, output);
-    this.invariants.check(this.runningBrokers(), this.now);
+  /** The ready controller, if any, gets a topic to create or delete. */
+  private workload(): void {
+    // Faults and admin requests stop together, so "settled" can mean "every broker has it all".
+    if (this.stage !== 'faults') return;
+    this.queue.push(this.now + this.prng.int(50, 600), { kind: 'workload' });
+    const controller = this.running().find((b) => (b.machine as ClusterMember).isReadyController);
+    if (controller === undefined) return;
+    const member = controller.machine as ClusterMember;
+    const topics = [...member.image.topics.keys()];
+    const remove = topics.length > 0 && this.prng.chance(0.25);
+    const now = this.now + controller.clockOffset;
+    const outcome = remove
+      ? member.deleteTopics([this.prng.pick(topics)], now)
+      : member.createTopics(
+          [{ name: `t${this.topicCounter++}`, numPartitions: this.prng.int(1, 4), replicationFactor: this.prng.int(1, 3) }],
+          now,
+        );
+    const accepted = outcome.results.filter((r) => r.result.ok).length;
+    this.topicChanges += accepted;
+    this.log(`${controller.id}: ${remove ? 'delete' : 'create'} -> ${outcome.results.map((r) => (r.result.ok ? 'ok' : r.result.error.name)).join(',')}`);
+    this.apply(controller, outcome.output);
+    this.checkAll();
   }
 
-  private apply(broker: SimBroker, output: ElectionOutput): void {
+  private checkAll(): void {
+    const running = this.runningBrokers();
+    this.invariants.check(running, this.now);
+    this.metadata.check(this.running().map((b) => ({ id: b.id, member: b.machine as ClusterMember, incarnation: b.incarnation, storedHighWatermark: b.storedHighWatermark, storedEntries: b.storedEntries })));
+  }
+
+  private feed(broker: SimBroker, input: ClusterInput): void {
+    const machine = broker.machine as ClusterMember;
+    const output = machine.handle(input, this.now + broker.clockOffset);
+    this.apply(broker, output);
+    this.checkAll();
+  }
+
+  private apply(broker: SimBroker, output: ClusterOutput): void {
     // Before storing: the restamped view the controller writes must not count as committed yet.
     for (const event of output.events) {
       if (event.type === 'becameController') this.invariants.becameController(broker.id, event.epoch, event.electedWith);
     }
-    if (output.persist !== null) {
+    if (output.persist.election !== null) {
       const previous = broker.persisted;
-      broker.persisted = output.persist;
-      this.invariants.persisted(broker.id, previous, output.persist);
+      broker.persisted = output.persist.election;
+      this.invariants.persisted(broker.id, previous, output.persist.election);
     }
-    for (const { to, message } of output.send) this.send(broker.id, to, message);
+    for (const write of output.persist.log) this.store(broker, write);
+    for (const event of output.events) {
+      if (event.type === 'ready' && broker.machine) this.metadata.becameReady(broker.id, broker.machine);
+    }
+    for (const { to, channel, message } of output.send) this.send(broker.id, to, channel, message);
     for (const event of output.events) {
       if (event.type === 'becameController') this.controllersElected++;
       if (!this.trace) continue;
@@ -282,11 +351,33 @@ class ElectionSimulation {
     }
   }
 
+  private store(broker: SimBroker, write: LogWrite): void {
+    switch (write.type) {
+      case 'truncate':
+        broker.storedEntries.length = write.offset;
+        break;
+      case 'append':
+        if (write.baseOffset !== broker.storedEntries.length) {
+          throw new SimulationFailure(this.seed, this.now, `broker ${broker.id} appended at ${write.baseOffset} to a log ending at ${broker.storedEntries.length}`);
+        }
+        broker.storedEntries.push(...write.entries);
+        break;
+      case 'highWatermark':
+        if (write.offset < broker.storedHighWatermark) {
+          throw new SimulationFailure(this.seed, this.now, `broker ${broker.id} stored high watermark ${write.offset} after ${broker.storedHighWatermark}`);
+        }
+        broker.storedHighWatermark = write.offset;
+        break;
+    }
+  }
+
   /** `garbage`: a malformed frame, which accounts for no vote. */
-  private send(from: number, to: number, message: unknown, garbage = false): void {
+  private send(from: number, to: number, channel: Channel, message: unknown, garbage = false): void {
     const sent = message as ElectionMessage;
     if (garbage) {
-      this.log(`GARBAGE ${from} -> ${to} ${JSON.stringify(message)}`);
+      this.log(`GARBAGE ${from} -> ${to} ${channel} ${JSON.stringify(message)}`);
+    } else if (channel !== 'election') {
+      // Metadata fetches: checked by the metadata invariants through what brokers store.
     } else if (sent.type === 'COORDINATOR') this.invariants.voted(from, sent.epoch, from);
     else if (sent.type === 'COORDINATOR_ACK' && sent.granted) this.invariants.voted(from, sent.candidateEpoch, to);
     const target = this.brokers.get(to);
@@ -304,6 +395,7 @@ class ElectionSimulation {
       generation: transmission.generation,
       sentAt: this.now,
       echoOfSendTime: transmission.echoOfSendTime,
+      channel,
       message,
     });
   }
@@ -313,12 +405,13 @@ class ElectionSimulation {
   private boot(broker: SimBroker): void {
     broker.status = 'running';
     broker.incarnation++;
-    broker.machine = new ControllerElection({
+    broker.machine = new ClusterMember({
       brokerId: broker.id,
+      random: () => this.prng.next(),
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
       sessionTimeoutMs: SESSION_TIMEOUT_MS,
       electionTimeoutMs: ELECTION_TIMEOUT_MS,
-      persisted: broker.persisted,
+      persisted: { election: broker.persisted, entries: [...broker.storedEntries], highWatermark: broker.storedHighWatermark },
     });
     broker.wakeAt = Number.POSITIVE_INFINITY;
     this.log(`${broker.id}: start (incarnation ${broker.incarnation}, persisted epoch ${broker.persisted?.epoch ?? '-'})`);
@@ -380,14 +473,14 @@ class ElectionSimulation {
 
   private leave(broker: SimBroker): void {
     this.log(`FAULT leave ${broker.id}`);
-    const machine = broker.machine as ControllerElection;
+    const machine = broker.machine as ClusterMember;
     this.apply(broker, machine.handle({ type: 'leave' }, this.now + broker.clockOffset));
     broker.status = 'left';
     broker.machine = null;
     broker.downSince = this.now;
     // A clean close flushes what was sent (the LEAVE frames) before the channels go.
     this.queue.push(this.now + 500, { kind: 'closeAll', id: broker.id, incarnation: broker.incarnation });
-    this.invariants.check(this.runningBrokers(), this.now);
+    this.checkAll();
   }
 
   private closeAll(broker: SimBroker): void {
@@ -475,7 +568,8 @@ class ElectionSimulation {
         if (running.length < 2) break;
         const to = this.prng.pick(running);
         const from = this.prng.pick(running.filter((b) => b !== to));
-        this.send(from.id, to.id, this.prng.pick(GARBAGE), true);
+        const channel = this.prng.pick(['election', 'metadata'] as const);
+        this.send(from.id, to.id, channel, this.prng.pick(channel === 'election' ? GARBAGE : METADATA_GARBAGE), true);
         break;
       }
     }
@@ -520,12 +614,13 @@ class ElectionSimulation {
     if (this.stage === 'forming') {
       const formed =
         this.running().length === this.ids.length &&
-        this.running().every((b) => (b.machine as ControllerElection).view.members.length === this.ids.length);
+        this.running().every((b) => (b.machine as ClusterMember).view.members.length === this.ids.length);
       if (formed) {
         this.stage = 'faults';
         this.formedAt = this.now;
         this.log('FORMED');
         this.queue.push(this.now + this.prng.int(0, 500), { kind: 'fault' });
+        this.queue.push(this.now + this.prng.int(0, 300), { kind: 'workload' });
         this.queue.push(this.now + this.prng.int(3000, 12_000), { kind: 'heal' });
       } else if (this.now > FORMATION_LIMIT_MS) {
         throw new SimulationFailure(this.seed, this.now, `cluster did not form: ${this.describe()}`);
@@ -535,11 +630,12 @@ class ElectionSimulation {
     if (this.stage !== 'healed') return;
     const running = this.running();
     const highest = this.broker(Math.max(...running.map((b) => b.id)));
-    const controller = highest.machine as ControllerElection;
+    const controller = highest.machine as ClusterMember;
     const settled =
-      controller.isActiveController &&
-      running.every((b) => (b.machine as ControllerElection).controllerId === highest.id) &&
-      running.every((b) => controller.view.members.includes(b.id));
+      controller.isReadyController &&
+      running.every((b) => (b.machine as ClusterMember).controllerId === highest.id) &&
+      running.every((b) => controller.view.members.includes(b.id)) &&
+      this.metadata.agree(running.map((b) => b.machine as ClusterMember), controller);
     if (!settled) this.settledSince = null;
     else if (this.settledSince === null) this.settledSince = this.now;
     if (this.now - this.healedAt > SETTLE_LIMIT_MS) {
@@ -569,14 +665,16 @@ class ElectionSimulation {
   }
 
   private runningBrokers(): RunningBroker[] {
-    return this.running().map((b) => ({ id: b.id, machine: b.machine as ControllerElection, persisted: b.persisted }));
+    return this.running().map((b) => ({ id: b.id, machine: (b.machine as ClusterMember).election, persisted: b.persisted }));
   }
 
   private describe(): string {
     return this.ids
       .map((id) => {
         const broker = this.broker(id);
-        return broker.machine ? broker.machine.describe() : `broker ${id} ${broker.status}`;
+        const member = broker.machine;
+        if (!member) return `broker ${id} ${broker.status}`;
+        return `${member.election.describe()} quorum=${member.quorum.role} log=${member.metadataLog.length} hw=${member.highWatermark}`;
       })
       .join('; ');
   }

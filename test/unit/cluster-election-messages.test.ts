@@ -16,7 +16,7 @@ const valid: ElectionMessage[] = [
   { type: 'ELECTION', epoch: 3 },
   { type: 'ANSWER', epoch: 3 },
   { type: 'COORDINATOR', epoch: 4, view, ts: 10 },
-  { type: 'COORDINATOR_ACK', epoch: 4, candidateEpoch: 4, granted: true, view, echo: 10 },
+  { type: 'COORDINATOR_ACK', epoch: 4, candidateEpoch: 4, granted: true, view, echo: 10, logEnd: { epoch: 3, offset: 17 } },
   { type: 'LEAVE', epoch: MAX_EPOCH, ts: 0 },
 ];
 
@@ -66,6 +66,8 @@ describe('parseElectionMessage', () => {
     expect(reason({ ...valid[0], view: { ...view, seq: -1 } })).toMatch(/seq/);
     expect(reason({ ...valid[5], granted: 'true' })).toMatch(/granted/);
     expect(reason({ ...valid[5], candidateEpoch: undefined })).toMatch(/candidateEpoch/);
+    expect(reason({ ...valid[5], logEnd: undefined })).toMatch(/logEnd/);
+    expect(reason({ ...valid[5], logEnd: { epoch: 1, offset: -1 } })).toMatch(/offset/);
   });
 
   it('throws nothing but InvalidElectionMessageError, whatever it is given', () => {

@@ -10,6 +10,9 @@ import { runElectionSimulation, SimulationFailure } from '../sim/election-simula
 import { SimNetwork } from '../sim/sim-network';
 import { Prng } from '../sim/prng';
 import { ControllerElection } from '../../src/cluster/controller-election';
+import { ClusterMember } from '../../src/cluster/cluster-member';
+import type { MetadataEntry } from '../../src/cluster/metadata-quorum-messages';
+import { MetadataInvariants } from '../sim/metadata-invariants';
 
 const env = process.env;
 const single = env['SIM_SEED'];
@@ -68,15 +71,22 @@ describe('controller election simulation', () => {
     let elections = 0;
     let faults = 0;
     let storms = 0;
+    let topicChanges = 0;
+    let shortestLog = Number.POSITIVE_INFINITY;
     for (let seed = 0; seed < 20; seed++) {
       const stats = runElectionSimulation(seed);
       elections += stats.controllersElected;
       faults += stats.faults;
+      topicChanges += stats.topicChanges;
+      shortestLog = Math.min(shortestLog, stats.metadataLogLength);
       if (stats.faults > 20) storms++;
     }
     expect(elections).toBeGreaterThan(30);
     expect(faults).toBeGreaterThan(200);
     expect(storms).toBeGreaterThan(0);
+    // The metadata log is exercised too: admin changes went through and every run replicated something.
+    expect(topicChanges).toBeGreaterThan(100);
+    expect(shortestLog).toBeGreaterThan(2);
   });
 });
 
@@ -136,5 +146,32 @@ describe('election invariants', () => {
     invariants.persisted(3, null, { epoch: 2, votedFor: 1, view: newer });
     expect(() => invariants.becameController(3, 3, older)).toThrow(/older than the committed/);
     invariants.becameController(3, 3, newer);
+  });
+});
+
+describe('metadata invariants', () => {
+  const entry = (epoch: number, brokerId: number): MetadataEntry => ({ epoch, record: { type: 'RegisterBroker', brokerId } });
+
+  function member(id: number, entries: MetadataEntry[], highWatermark: number) {
+    const machine = new ClusterMember({ brokerId: id, random: () => 0.5, persisted: { entries, highWatermark } });
+    return { id, member: machine, incarnation: 1, storedEntries: entries, storedHighWatermark: highWatermark };
+  }
+
+  it('flags two brokers that committed different entries at one offset', () => {
+    const invariants = new MetadataInvariants();
+    invariants.check([member(1, [entry(1, 1)], 1)]);
+    expect(() => invariants.check([member(2, [entry(1, 2)], 1)])).toThrow(/committed .* at 0, others/);
+  });
+
+  it('flags a ready controller that lacks a committed entry', () => {
+    const invariants = new MetadataInvariants();
+    invariants.check([member(1, [entry(1, 1), entry(1, 2)], 2)]);
+    expect(() => invariants.becameReady(3, member(3, [entry(1, 1)], 1).member)).toThrow(/without committed entry 1/);
+  });
+
+  it('flags a broker acting on a log its storage does not hold', () => {
+    const invariants = new MetadataInvariants();
+    const broker = member(1, [entry(1, 1)], 1);
+    expect(() => invariants.check([{ ...broker, storedEntries: [] }])).toThrow(/stored 0/);
   });
 });

@@ -144,7 +144,7 @@ describe('ControllerElection', () => {
       { type: 'COORDINATOR', epoch: 99, view: { epoch: 0, seq: 0, members: [1, 1] }, ts: 0 },
       { type: 'COORDINATOR', epoch: 2 ** 31, view: { epoch: 0, seq: 0, members: [1] }, ts: 0 },
       { type: 'HEARTBEAT', epoch: 99, controllerId: 9, view: { epoch: 99, seq: 0, members: [9] }, ts: 'now', echo: null },
-      { type: 'COORDINATOR_ACK', epoch: 1, candidateEpoch: 1, granted: 1, view: { epoch: 0, seq: 0, members: [] }, echo: 0 },
+      { type: 'COORDINATOR_ACK', epoch: 1, candidateEpoch: 1, granted: 1, view: { epoch: 0, seq: 0, members: [] }, echo: 0, logEnd: { epoch: 0, offset: 0 } },
       { type: 'LEAVE', epoch: 1, ts: Number.POSITIVE_INFINITY },
       { type: '__proto__', epoch: 1 },
     ];
