@@ -65,6 +65,14 @@ function describeEvent({ event }: ClusterStatus['events'][number]): string {
       return `cluster members are now ${event.view.members.join(', ')}`;
     case 'messageRejected':
       return `ignored a bad message from ${event.from}: ${event.reason}`;
+    case 'recovering':
+      return `collecting the newest metadata from broker ${event.from} (up to offset ${event.target.offset})`;
+    case 'ready':
+      return `controller ready: metadata log ends at ${event.logEnd.offset}`;
+    case 'truncated':
+      return `metadata log truncated to ${event.offset} (it diverged from the controller's)`;
+    case 'metadataConflict':
+      return `metadata record ${event.offset} did not apply: ${event.reason}`;
   }
 }
 

@@ -263,6 +263,18 @@ export class RequestTimedOutError extends TabkaError {
   }
 }
 
+/** The link to a peer broker went down while a request to it was in flight (Kafka's NETWORK_EXCEPTION). */
+export class PeerLinkDownError extends TabkaError {
+  readonly code = 'NETWORK_EXCEPTION';
+  override readonly retriable = true;
+  constructor(readonly brokerId: number) {
+    super(`The link to broker ${brokerId} went down before it answered`);
+  }
+  protected override details() {
+    return { brokerId: this.brokerId };
+  }
+}
+
 /** A request carries a leader epoch other than the partition's current one. */
 export class FencedLeaderEpochError extends TabkaError {
   readonly code = 'FENCED_LEADER_EPOCH';
@@ -347,6 +359,7 @@ const factories: Record<string, ErrorFactory> = {
   InvalidRequestError: (m) => withMessage(new InvalidRequestError(''), m),
   NotControllerError: (m, d) =>
     withMessage(new NotControllerError(num(d.brokerId), typeof d.controllerId === 'number' ? d.controllerId : null), m),
+  PeerLinkDownError: (m, d) => withMessage(new PeerLinkDownError(num(d.brokerId)), m),
   RequestTimedOutError: (m, d) => withMessage(new RequestTimedOutError(str(d.what), num(d.timeoutMs)), m),
   InvalidMetadataRecordError: (m, d) => withMessage(new InvalidMetadataRecordError(str(d.reason)), m),
   MetadataConflictError: (m, d) =>

@@ -20,8 +20,17 @@ export type { EpochEntry } from './log/leader-epoch-cache';
 export { Tabka } from './tabka';
 export type { JoinOptions, RejectedPeer } from './tabka';
 export { Admin } from './admin/admin';
-export type { ClusterDescription, BrokerDescription } from './admin/admin';
-export type { ClusterStatus } from './broker/cluster-node';
+export type {
+  ClusterDescription,
+  BrokerDescription,
+  CreateTopicsOptions,
+  DeleteTopicsOptions,
+  TopicConfig,
+  TopicMetadata,
+  PartitionMetadata,
+} from './admin/admin';
+export type { ClusterStatus, ClusterEventRecord, ClusterMetadata } from './broker/cluster-node';
+export type { ClusterEvent } from './cluster/cluster-member';
 export { SignalingClient } from './signaling/signaling-client';
 export { deriveRoomToken } from './signaling/room-token';
 export { SIGNALING_PATH, DEV_SIGNALING_SECRET } from './signaling/dev-defaults';

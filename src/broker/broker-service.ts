@@ -8,7 +8,8 @@ import type { AppendOptions, AppendResult, PartitionSummary, ReadOptions, ReadRe
 import { loadOrCreateBrokerId } from './broker-identity';
 import { claimBrokerSlot } from './broker-slot';
 import { ClusterNode } from './cluster-node';
-import type { ClusterNodeOptions, ClusterStatus } from './cluster-node';
+import type { ClusterMetadata, ClusterNodeOptions, ClusterStatus } from './cluster-node';
+import type { NewTopic, TopicOutcome } from './admin-requests';
 import type { BrokerSlot, ClaimOptions } from './broker-slot';
 
 export interface BrokerStartOptions extends Omit<ClaimOptions, 'locks'> {
@@ -108,12 +109,24 @@ export class BrokerService {
   async joinCluster(port: MessagePort, timings: ClusterTimings = {}): Promise<ClusterStatus> {
     const running = this.require();
     if (running.cluster) return running.cluster.status();
-    running.cluster = await ClusterNode.start({ ...timings, brokerId: running.info.brokerId, port, store: running.logs.store });
+    running.cluster = await ClusterNode.start({ ...timings, brokerId: running.info.brokerId, port, logs: running.logs });
     return running.cluster.status();
   }
 
   async clusterStatus(): Promise<ClusterStatus | undefined> {
     return this.require().cluster?.status();
+  }
+
+  async clusterMetadata(): Promise<ClusterMetadata> {
+    return this.cluster().metadata();
+  }
+
+  createTopics(topics: readonly NewTopic[], timeoutMs: number): Promise<TopicOutcome[]> {
+    return this.cluster().createTopics(topics, timeoutMs);
+  }
+
+  deleteTopics(names: readonly string[], timeoutMs: number): Promise<TopicOutcome[]> {
+    return this.cluster().deleteTopics(names, timeoutMs);
   }
 
   async info(): Promise<BrokerInfo> {
@@ -132,6 +145,12 @@ export class BrokerService {
   /** A failed retention pass is retried at the next interval; the logs stay as they were. */
   private retainQuietly(logs: LogManager): void {
     logs.applyRetention(Date.now()).catch((error: unknown) => console.warn('tabka: retention pass failed', error));
+  }
+
+  private cluster(): ClusterNode {
+    const cluster = this.require().cluster;
+    if (!cluster) throw new Error('this broker has not joined a cluster: call joinCluster() first');
+    return cluster;
   }
 
   private logs(): LogManager {

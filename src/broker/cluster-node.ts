@@ -1,12 +1,27 @@
-import { ControllerElection } from '../cluster/controller-election';
-import type { ElectionEvent, ElectionInput, ElectionPersistedState } from '../cluster/controller-election';
+/**
+ * The broker's seat in the cluster, inside its worker: drives the ClusterMember state machine
+ * (election + metadata quorum + controller duties) with frames from the page's mesh (over a
+ * MessagePort), real time and timers; stores votes and the metadata log before anything that
+ * depends on them is sent; and serves admin requests, forwarding them to the controller.
+ */
+import { ClusterMember } from '../cluster/cluster-member';
+import type { Channel, ClusterEvent, ClusterInput, ClusterOutput } from '../cluster/cluster-member';
 import type { ClusterView } from '../cluster/cluster-view';
-import type { LogStore } from '../log/log-store';
+import type { ElectionPersistedState } from '../cluster/controller-election';
+import type { MetadataImage } from '../cluster/metadata-image';
+import type { TopicResult } from '../cluster/topic-controller';
+import { NotControllerError, RequestTimedOutError, TabkaError } from '../errors';
+import type { LogManager } from '../log/log-manager';
 import { ApiKey } from '../protocol/api-keys';
 import { FrameKind, decodeFrame, encodeFrame } from '../protocol/frame';
+import type { FrameBody } from '../protocol/frame';
 import { parsePageToBroker } from '../transport/mesh-port';
 import type { BrokerToPage } from '../transport/mesh-port';
 import { SerialQueue } from '../util/serial-queue';
+import { parseCreateTopicsBody, parseDeleteTopicsBody, parseTopicOutcomes } from './admin-requests';
+import type { NewTopic, TopicOutcome } from './admin-requests';
+import { MetadataLog } from './metadata-log';
+import { PeerRpc } from './peer-rpc';
 
 export interface ClusterStatus {
   readonly brokerId: number;
@@ -17,71 +32,142 @@ export interface ClusterStatus {
   readonly members: readonly number[];
   readonly liveMembers: readonly number[];
   readonly connectedPeers: readonly number[];
+  /** Committed metadata log length here, and the last offset applied to the image. */
+  readonly metadataHighWatermark: number;
+  readonly metadataLogEnd: number;
   readonly events: readonly ClusterEventRecord[];
 }
 
 export interface ClusterEventRecord {
   readonly at: number;
-  readonly event: ElectionEvent;
+  readonly event: ClusterEvent;
+}
+
+/** The committed metadata as this broker knows it, in plain cloneable data. */
+export interface ClusterMetadata {
+  readonly brokerId: number;
+  readonly controllerId: number | null;
+  readonly controllerEpoch: number;
+  readonly brokers: readonly BrokerMetadata[];
+  readonly topics: readonly TopicMetadata[];
+  /** Offset of the last metadata record applied (-1: none). */
+  readonly offset: number;
+}
+
+export interface BrokerMetadata {
+  readonly nodeId: number;
+  /** A member of the cluster view. */
+  readonly member: boolean;
+  /** Registered with the controller and not fenced. */
+  readonly active: boolean;
+  /** Heard from within the session timeout (as this broker sees it). */
+  readonly live: boolean;
+}
+
+export interface TopicMetadata {
+  readonly name: string;
+  readonly topicId: string;
+  readonly configs: Readonly<Record<string, string>>;
+  readonly partitions: readonly PartitionMetadata[];
+}
+
+export interface PartitionMetadata {
+  readonly partition: number;
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
 }
 
 export interface ClusterNodeOptions {
   readonly brokerId: number;
   readonly port: MessagePort;
-  readonly store: LogStore;
+  readonly logs: LogManager;
   readonly now?: () => number;
   readonly heartbeatIntervalMs?: number;
   readonly sessionTimeoutMs?: number;
   readonly electionTimeoutMs?: number;
 }
 
+export type { TopicOutcome } from './admin-requests';
+
 const ELECTION_STATE_KEY = 'controllerElection';
 const MAX_EVENT_RECORDS = 200;
+const RETRY_BACKOFF_MS = 100;
+/** One attempt at the controller waits at most this long before looking for a newer one. */
+const ATTEMPT_TIMEOUT_MS = 5000;
 
-/**
- * The broker's seat in the cluster, inside its worker: drives the controller election state
- * machine with frames from the page's mesh (over a MessagePort), real time and timers, and
- * persists its votes in the broker's database before anything that depends on them is sent.
- */
+interface CommitWaiter {
+  readonly offset: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
 export class ClusterNode {
   private readonly queue = new SerialQueue();
   private readonly connected = new Set<number>();
   private readonly history: ClusterEventRecord[] = [];
+  private readonly waiters = new Set<CommitWaiter>();
+  private readonly rpc: PeerRpc;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
   private goodbyeEpoch: number | undefined;
 
   private constructor(
     private readonly options: ClusterNodeOptions,
-    private readonly election: ControllerElection,
-  ) {}
+    private readonly member: ClusterMember,
+    private readonly metadataLog: MetadataLog,
+  ) {
+    this.rpc = new PeerRpc((to, bytes) => this.post({ type: 'send', to, bytes }));
+    this.rpc.handle(ApiKey.CreateTopics, (_from, body) => this.serveCreateTopics(body));
+    this.rpc.handle(ApiKey.DeleteTopics, (_from, body) => this.serveDeleteTopics(body));
+  }
 
   static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
-    const persisted = parsePersisted(await options.store.getMeta(ELECTION_STATE_KEY));
-    const election = new ControllerElection({
+    const store = options.logs.store;
+    const election = parsePersisted(await store.getMeta(ELECTION_STATE_KEY));
+    const { metadataLog, stored } = await MetadataLog.open(options.logs);
+    const member = new ClusterMember({
       brokerId: options.brokerId,
-      persisted,
+      random: Math.random,
+      persisted: { election, entries: stored.entries, highWatermark: stored.highWatermark },
       ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
       ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
       ...(options.electionTimeoutMs === undefined ? {} : { electionTimeoutMs: options.electionTimeoutMs }),
     });
-    const node = new ClusterNode(options, election);
+    const node = new ClusterNode(options, member, metadataLog);
     options.port.onmessage = (event: MessageEvent<unknown>) => node.receive(event.data);
     await node.apply({ type: 'start' });
     return node;
   }
 
   status(): ClusterStatus {
+    const member = this.member;
     return {
       brokerId: this.options.brokerId,
-      controllerId: this.election.controllerId,
-      controllerEpoch: this.election.epoch,
-      isController: this.election.isActiveController,
-      members: [...this.election.view.members],
-      liveMembers: this.election.liveMembers,
+      controllerId: member.controllerId,
+      controllerEpoch: member.controllerEpoch,
+      isController: member.isActiveController,
+      members: [...member.view.members],
+      liveMembers: member.liveMembers,
       connectedPeers: [...this.connected].sort((a, b) => a - b),
+      metadataHighWatermark: member.highWatermark,
+      metadataLogEnd: member.metadataLog.length,
       events: [...this.history],
     };
+  }
+
+  metadata(): ClusterMetadata {
+    return describeMetadata(this.options.brokerId, this.member.image, this.member.view, this.member.liveMembers, this.member);
+  }
+
+  /** Creates topics through the controller, wherever it is; resolves once this broker's metadata shows them. */
+  async createTopics(requests: readonly NewTopic[], timeoutMs: number): Promise<TopicOutcome[]> {
+    return this.throughController(ApiKey.CreateTopics, { topics: requests }, timeoutMs);
+  }
+
+  async deleteTopics(names: readonly string[], timeoutMs: number): Promise<TopicOutcome[]> {
+    return this.throughController(ApiKey.DeleteTopics, { topics: names }, timeoutMs);
   }
 
   /** Clean shutdown: tells the others (so the cluster forgets this broker), then stops. */
@@ -94,7 +180,110 @@ export class ClusterNode {
     this.stopped = true;
     clearTimeout(this.timer);
     this.options.port.onmessage = null;
+    this.rpc.close();
+    for (const waiter of this.waiters) waiter.reject(new NotControllerError(this.options.brokerId, null));
+    this.waiters.clear();
   }
+
+  // ---------------------------------------------------------------- admin requests
+
+  private async throughController(apiKey: ApiKey, body: FrameBody, timeoutMs: number): Promise<TopicOutcome[]> {
+    const deadline = this.now() + timeoutMs;
+    for (;;) {
+      const remaining = deadline - this.now();
+      try {
+        const controller = this.member.controllerId;
+        if (controller === null) throw new NotControllerError(this.options.brokerId, null);
+        const answer =
+          controller === this.options.brokerId
+            ? await this.serve(apiKey, body)
+            : await this.rpc.request(controller, apiKey, body, Math.max(1, Math.min(remaining, ATTEMPT_TIMEOUT_MS)));
+        const { results, commitOffset } = parseTopicOutcomes(answer);
+        // Read-your-writes: once this resolves, this broker's own metadata shows the change.
+        await this.waitForCommit(commitOffset, deadline).catch(() => undefined);
+        return results;
+      } catch (error) {
+        const retriable = error instanceof TabkaError && error.retriable;
+        if (!retriable || this.now() + RETRY_BACKOFF_MS >= deadline) {
+          throw retriable ? new RequestTimedOutError(`topic change (${String(error)})`, timeoutMs) : error;
+        }
+        await sleep(RETRY_BACKOFF_MS);
+      }
+    }
+  }
+
+  private serve(apiKey: ApiKey, body: FrameBody): Promise<FrameBody> {
+    return apiKey === ApiKey.CreateTopics ? this.serveCreateTopics(body) : this.serveDeleteTopics(body);
+  }
+
+  private serveCreateTopics(body: FrameBody): Promise<FrameBody> {
+    const requests = parseCreateTopicsBody(body);
+    return this.decide((now) => {
+      // Like Kafka's default.replication.factor, but sized to survive a tab: 3, or every broker if fewer.
+      const live = this.member.liveMembers.length;
+      const resolved = requests.map((r) => ({
+        ...r,
+        numPartitions: r.numPartitions ?? 1,
+        replicationFactor: r.replicationFactor ?? Math.max(1, Math.min(3, live)),
+      }));
+      return this.member.createTopics(resolved, now);
+    });
+  }
+
+  private serveDeleteTopics(body: FrameBody): Promise<FrameBody> {
+    const names = parseDeleteTopicsBody(body);
+    return this.decide((now) => this.member.deleteTopics(names, now));
+  }
+
+  /** Runs a controller decision in turn with every other input, and answers once it is committed. */
+  private async decide(
+    decision: (now: number) => { results: readonly TopicResult[]; commitOffset: number; output: ClusterOutput },
+  ): Promise<FrameBody> {
+    const { results, commitOffset } = await this.queue.run(async () => {
+      if (this.stopped) throw new NotControllerError(this.options.brokerId, null);
+      const outcome = decision(this.now());
+      await this.applyOutput(this.now(), outcome.output);
+      return outcome;
+    });
+    await this.waitForCommit(commitOffset, this.now() + ATTEMPT_TIMEOUT_MS);
+    return {
+      commitOffset,
+      results: results.map(({ name, result }) => ({ name, error: result.ok ? null : result.error.toJSON() })),
+    };
+  }
+
+  private waitForCommit(offset: number, deadline: number): Promise<void> {
+    if (this.member.highWatermark >= offset) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new RequestTimedOutError(`commit of metadata offset ${offset - 1}`, Math.max(0, deadline - this.now())));
+      }, Math.max(0, deadline - this.now()));
+      const waiter: CommitWaiter = {
+        offset,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  private releaseWaiters(): void {
+    for (const waiter of this.waiters) {
+      if (this.member.highWatermark >= waiter.offset) {
+        this.waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- the mesh
 
   private receive(data: unknown): void {
     const message = parsePageToBroker(data);
@@ -106,6 +295,7 @@ export class ClusterNode {
         return;
       case 'peer-down':
         this.connected.delete(message.brokerId);
+        this.rpc.peerDown(message.brokerId);
         void this.apply({ type: 'peerDown', id: message.brokerId });
         return;
       case 'frame':
@@ -121,20 +311,28 @@ export class ClusterNode {
       // The link layer already vetted the peer; a frame we cannot read is dropped, not fatal.
       return;
     }
-    if (frame.apiKey === ApiKey.Election) void this.apply({ type: 'message', from, message: frame.body.message });
+    if (this.rpc.receive(from, frame)) return;
+    const channel = channelOf(frame.apiKey);
+    if (channel) void this.apply({ type: 'message', from, channel, message: frame.body['message'] });
   }
 
-  private apply(input: ElectionInput): Promise<void> {
+  private apply(input: ClusterInput): Promise<void> {
     return this.queue.run(async () => {
       if (this.stopped) return;
       const now = this.now();
-      const output = this.election.handle(input, now);
-      if (output.persist) await this.options.store.putMeta(ELECTION_STATE_KEY, output.persist);
-      for (const { to, message } of output.send) this.post({ type: 'send', to, bytes: electionFrame(message) });
-      for (const event of output.events) this.record(now, event);
-      this.schedule(output.wakeAt);
-      if (output.send.length > 0 || this.goodbyeEpoch !== this.election.epoch) this.refreshGoodbye(now);
+      await this.applyOutput(now, this.member.handle(input, now));
     });
+  }
+
+  /** Storage first (votes, then the metadata log), then frames: nothing is promised before it is stored. */
+  private async applyOutput(now: number, output: ClusterOutput): Promise<void> {
+    if (output.persist.election) await this.options.logs.store.putMeta(ELECTION_STATE_KEY, output.persist.election);
+    if (output.persist.log.length > 0) await this.metadataLog.write(output.persist.log);
+    for (const { to, channel, message } of output.send) this.post({ type: 'send', to, bytes: eventFrame(channel, message) });
+    for (const event of output.events) this.record(now, event);
+    this.schedule(output.wakeAt);
+    this.releaseWaiters();
+    if (output.send.length > 0 || this.goodbyeEpoch !== this.member.controllerEpoch) this.refreshGoodbye(now);
   }
 
   /**
@@ -143,9 +341,9 @@ export class ClusterNode {
    * whenever something is sent (heartbeats included), stamped with the same clock reading.
    */
   private refreshGoodbye(now: number): void {
-    const epoch = this.election.epoch;
+    const epoch = this.member.controllerEpoch;
     this.goodbyeEpoch = epoch;
-    this.post({ type: 'goodbye', bytes: electionFrame({ type: 'LEAVE', epoch, ts: now }) });
+    this.post({ type: 'goodbye', bytes: eventFrame('election', { type: 'LEAVE', epoch, ts: now }) });
   }
 
   private schedule(wakeAt: number | null): void {
@@ -154,7 +352,7 @@ export class ClusterNode {
     this.timer = setTimeout(() => void this.apply({ type: 'tick' }), Math.max(0, wakeAt - this.now()));
   }
 
-  private record(at: number, event: ElectionEvent): void {
+  private record(at: number, event: ClusterEvent): void {
     this.history.push({ at, event });
     if (this.history.length > MAX_EVENT_RECORDS) this.history.shift();
   }
@@ -168,8 +366,58 @@ export class ClusterNode {
   }
 }
 
-function electionFrame(message: unknown): Uint8Array {
-  return encodeFrame({ kind: FrameKind.Event, apiKey: ApiKey.Election, apiVersion: 0, correlationId: 0, errorCode: 0, body: { message }, blobs: [] });
+function channelOf(apiKey: number): Channel | undefined {
+  if (apiKey === ApiKey.Election) return 'election';
+  if (apiKey === ApiKey.MetadataQuorum) return 'metadata';
+  return undefined;
+}
+
+function eventFrame(channel: Channel, message: unknown): Uint8Array {
+  const apiKey = channel === 'election' ? ApiKey.Election : ApiKey.MetadataQuorum;
+  return encodeFrame({ kind: FrameKind.Event, apiKey, apiVersion: 0, correlationId: 0, errorCode: 0, body: { message }, blobs: [] });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function describeMetadata(
+  brokerId: number,
+  image: MetadataImage,
+  view: ClusterView,
+  liveMembers: readonly number[],
+  member: ClusterMember,
+): ClusterMetadata {
+  const live = new Set(liveMembers);
+  const ids = new Set([...view.members, ...image.brokers.keys()]);
+  return {
+    brokerId,
+    controllerId: member.controllerId,
+    controllerEpoch: member.controllerEpoch,
+    offset: image.offset,
+    brokers: [...ids]
+      .sort((a, b) => a - b)
+      .map((nodeId) => ({
+        nodeId,
+        member: view.members.includes(nodeId),
+        active: image.brokers.get(nodeId)?.fenced === false,
+        live: live.has(nodeId) || nodeId === brokerId,
+      })),
+    topics: [...image.topics.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((topic) => ({
+        name: topic.name,
+        topicId: topic.topicId,
+        configs: { ...topic.configs },
+        partitions: topic.partitions.map((p) => ({
+          partition: p.partition,
+          leader: p.leader,
+          leaderEpoch: p.leaderEpoch,
+          replicas: [...p.replicas],
+          isr: [...p.isr],
+        })),
+      })),
+  };
 }
 
 /** A stored vote that does not read back as one is treated as none (a fresh broker). */

@@ -5,7 +5,8 @@ import type { EpochEntry } from '../log/leader-epoch-cache';
 import type { LogConfig } from '../log/log-config';
 import type { AppendOptions, AppendResult, PartitionSummary, ReadOptions, ReadResult, RetentionResult } from '../log/partition-log';
 import type { BrokerInfo, BrokerService, ClusterTimings } from './broker-service';
-import type { ClusterStatus } from './cluster-node';
+import type { ClusterMetadata, ClusterStatus } from './cluster-node';
+import type { NewTopic, TopicOutcome } from './admin-requests';
 import { ownedBytes } from '../util/owned-bytes';
 import { workerReady } from './worker-ready';
 
@@ -101,6 +102,18 @@ export class LocalBroker {
 
   clusterStatus(): Promise<ClusterStatus | undefined> {
     return this.service.clusterStatus();
+  }
+
+  clusterMetadata(): Promise<ClusterMetadata> {
+    return this.service.clusterMetadata();
+  }
+
+  createTopics(topics: readonly NewTopic[], timeoutMs: number): Promise<TopicOutcome[]> {
+    return this.service.createTopics(topics, timeoutMs);
+  }
+
+  deleteTopics(names: readonly string[], timeoutMs: number): Promise<TopicOutcome[]> {
+    return this.service.deleteTopics(names, timeoutMs);
   }
 
   listPartitions(): Promise<PartitionSummary[]> {

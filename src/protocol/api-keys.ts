@@ -7,7 +7,11 @@ export enum ApiKey {
   Fetch = 1,
   ListOffsets = 2,
   Metadata = 3,
+  CreateTopics = 19,
+  DeleteTopics = 20,
   OffsetsForLeaderEpoch = 23,
   SaslAuthenticate = 36,
   Election = 1000,
+  /** Replication of the metadata log (KRaft's Fetch on the controller quorum). */
+  MetadataQuorum = 1001,
 }

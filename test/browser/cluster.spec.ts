@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import type { BrowserContext, Page } from '@playwright/test';
-import type { ClusterDescription, Tabka } from '../../src/index';
+import type { ClusterDescription, Tabka, TopicMetadata } from '../../src/index';
 
 type ClusterWindow = Window & { tabka: Tabka };
 
@@ -27,12 +27,57 @@ async function viewOf(page: Page) {
   return { members: description.brokers.map((b) => b.nodeId), controller: description.controller };
 }
 
+const topicsOf = (page: Page): Promise<TopicMetadata[]> =>
+  page.evaluate(async () => (await (window as unknown as ClusterWindow).tabka.admin().fetchTopicMetadata()).topics);
+
+/** Leaders and replica sets only: what every broker's copy of the metadata must agree on. */
+const layoutOf = async (page: Page) =>
+  (await topicsOf(page)).map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ leader: p.leader, replicas: p.replicas, isr: p.isr })) }));
+
 test('five tabs of one browser form one cluster and agree on the highest id as controller, then on the next after it closes', async ({ context }) => {
   const cluster = `cluster-five-${Date.now()}`;
   const pages = await Promise.all([0, 1, 2, 3, 4].map(() => joinTab(context, { cluster, via: 'broadcast' })));
   const ids = await Promise.all(pages.map(brokerIdOf));
   expect(new Set(ids).size).toBe(5);
   for (const page of pages) await expect.poll(() => viewOf(page), { timeout: 30_000 }).toEqual(agreement(ids));
+
+  // Topics created from a tab that is not the controller: the request travels to the controller.
+  const asker = pages[ids.indexOf(Math.min(...ids))]!;
+  const created = await asker.evaluate(() =>
+    (window as unknown as ClusterWindow).tabka.admin().createTopics({
+      topics: [
+        { topic: 'orders', numPartitions: 6, replicationFactor: 3 },
+        { topic: 'clicks', numPartitions: 5, replicationFactor: 2, configEntries: [{ name: 'retention.ms', value: '60000' }] },
+        { topic: 'audit', numPartitions: 1, replicationFactor: 5 },
+      ],
+    }),
+  );
+  expect(created).toBe(true);
+  // Read-your-writes on the asking tab, then every tab holds the same committed layout.
+  expect((await topicsOf(asker)).map((t) => t.name)).toEqual(['audit', 'clicks', 'orders']);
+  const layout = await layoutOf(asker);
+  for (const page of pages) await expect.poll(() => layoutOf(page), { timeout: 10_000 }).toEqual(layout);
+  const orders = (await topicsOf(asker)).find((t) => t.name === 'orders')!;
+  for (const p of orders.partitions) {
+    expect(new Set(p.replicas).size).toBe(3); // never two replicas of a partition on one broker
+    expect(p.leader).toBe(p.replicas[0]);
+  }
+  // Kafka's layout spreads leaders: 6 partitions over 5 brokers, no broker leads more than 2.
+  const leaderCounts = ids.map((id) => orders.partitions.filter((p) => p.leader === id).length);
+  expect(Math.max(...leaderCounts)).toBeLessThanOrEqual(2);
+  expect((await topicsOf(asker)).find((t) => t.name === 'clicks')?.configs).toEqual({ 'retention.ms': '60000' });
+  // A second create of an existing topic resolves false (KafkaJS), a bad one throws its typed error.
+  expect(await asker.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().createTopics({ topics: [{ topic: 'orders' }] }))).toBe(false);
+  const tooMany = await asker.evaluate(() =>
+    (window as unknown as ClusterWindow).tabka
+      .admin()
+      .createTopics({ topics: [{ topic: 'wide', replicationFactor: 6 }] })
+      .then(
+        () => 'created',
+        (error: Error) => `${error.name}: ${error.message}`,
+      ),
+  );
+  expect(tooMany).toMatch(/^InvalidReplicationFactorError/);
 
   const controllerPage = pages[ids.indexOf(Math.max(...ids))]!;
   const survivors = pages.filter((page) => page !== controllerPage);
@@ -45,6 +90,38 @@ test('five tabs of one browser form one cluster and agree on the highest id as c
   expect(new Set(epochs).size).toBe(1);
   // Its goodbye (LEAVE, sent synchronously on pagehide) lets the cluster forget it.
   for (const page of survivors) await expect.poll(() => viewOf(page), { timeout: 10_000 }).toEqual(agreement(survivorIds));
+
+  // The new controller started from the newest metadata: every topic is still there, and the
+  // closed broker leads nothing any more (its partitions moved to ISR members, epochs bumped).
+  const gone = Math.max(...ids);
+  for (const page of survivors) {
+    await expect
+      .poll(async () => (await topicsOf(page)).flatMap((t) => t.partitions.filter((p) => p.leader === gone || p.isr.includes(gone))).length, {
+        timeout: 10_000,
+      })
+      .toBe(0);
+    expect((await topicsOf(page)).map((t) => t.name)).toEqual(['audit', 'clicks', 'orders']);
+  }
+  const after = await topicsOf(survivors[0]!);
+  for (const topic of after) {
+    for (const p of topic.partitions) {
+      const before = layout.find((t) => t.name === topic.name)!.partitions[p.partitionId]!;
+      expect(p.replicas).toEqual(before.replicas);
+      if (before.leader === gone) expect(p.leaderEpoch).toBeGreaterThan(0);
+      expect(p.leader).not.toBe(-1);
+    }
+  }
+  // And it takes new work.
+  await survivors[0]!.evaluate(() =>
+    (window as unknown as ClusterWindow).tabka.admin().createTopics({ topics: [{ topic: 'after-failover', numPartitions: 2 }] }),
+  );
+  for (const page of survivors) {
+    await expect.poll(async () => (await topicsOf(page)).map((t) => t.name), { timeout: 10_000 }).toContain('after-failover');
+  }
+  await survivors[1]!.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().deleteTopics({ topics: ['clicks'] }));
+  for (const page of survivors) {
+    await expect.poll(async () => (await topicsOf(page)).map((t) => t.name), { timeout: 10_000 }).toEqual(['after-failover', 'audit', 'orders']);
+  }
 });
 
 test('tabs in separate browser contexts join one cluster through the signaling server', async ({ browser }) => {

@@ -1,0 +1,101 @@
+/**
+ * Requests between brokers over the mesh, Kafka-style: a request frame with an API key and a
+ * correlation id, answered by one response frame with the same id. Handlers run per API key;
+ * what a handler throws goes back as a typed error (errorCode -1 and the error's JSON), and the
+ * caller rejects with the same class. A request to a peer whose link goes down fails at once
+ * with a retriable error instead of waiting out its timeout.
+ */
+import { InvalidRequestError, PeerLinkDownError, RequestTimedOutError, TabkaError, UnsupportedVersionError, errorFromJSON, isSerializedTabkaError } from '../errors';
+import type { ApiKey } from '../protocol/api-keys';
+import { FrameKind, encodeFrame } from '../protocol/frame';
+import type { Frame, FrameBody } from '../protocol/frame';
+
+export type RequestHandler = (from: number, body: FrameBody) => Promise<FrameBody>;
+
+/** Kafka's UNKNOWN_SERVER_ERROR: the body says what went wrong. */
+const ERROR_CODE = -1;
+const MAX_CORRELATION_ID = 0x7fff_ffff;
+
+interface Pending {
+  readonly to: number;
+  readonly apiKey: ApiKey;
+  readonly resolve: (body: FrameBody) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+export class PeerRpc {
+  private nextCorrelationId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly handlers = new Map<number, RequestHandler>();
+
+  constructor(private readonly send: (to: number, bytes: Uint8Array) => void) {}
+
+  handle(apiKey: ApiKey, handler: RequestHandler): void {
+    this.handlers.set(apiKey, handler);
+  }
+
+  request(to: number, apiKey: ApiKey, body: FrameBody, timeoutMs: number): Promise<FrameBody> {
+    const correlationId = this.nextCorrelationId;
+    this.nextCorrelationId = correlationId >= MAX_CORRELATION_ID ? 1 : correlationId + 1;
+    return new Promise<FrameBody>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlationId);
+        reject(new RequestTimedOutError(`request ${apiKey} to broker ${to}`, timeoutMs));
+      }, timeoutMs);
+      this.pending.set(correlationId, { to, apiKey, resolve, reject, timer });
+      this.send(to, encodeFrame({ kind: FrameKind.Request, apiKey, apiVersion: 0, correlationId, errorCode: 0, body, blobs: [] }));
+    });
+  }
+
+  /** Takes a request or response frame from `from`; false for any other kind. */
+  receive(from: number, frame: Frame): boolean {
+    if (frame.kind === FrameKind.Response) {
+      const pending = this.pending.get(frame.correlationId);
+      // A response nobody waits for (timed out, or never asked for) is dropped.
+      if (!pending || pending.to !== from || pending.apiKey !== frame.apiKey) return true;
+      this.pending.delete(frame.correlationId);
+      clearTimeout(pending.timer);
+      if (frame.errorCode === 0) pending.resolve(frame.body);
+      else pending.reject(responseError(frame.body));
+      return true;
+    }
+    if (frame.kind !== FrameKind.Request) return false;
+    void this.serve(from, frame);
+    return true;
+  }
+
+  peerDown(id: number): void {
+    for (const [correlationId, pending] of this.pending) {
+      if (pending.to !== id) continue;
+      this.pending.delete(correlationId);
+      clearTimeout(pending.timer);
+      pending.reject(new PeerLinkDownError(id));
+    }
+  }
+
+  close(): void {
+    for (const id of new Set([...this.pending.values()].map((p) => p.to))) this.peerDown(id);
+  }
+
+  private async serve(from: number, frame: Frame): Promise<void> {
+    const handler = this.handlers.get(frame.apiKey);
+    let body: FrameBody;
+    let errorCode = 0;
+    try {
+      if (!handler) throw new UnsupportedVersionError(frame.apiKey, frame.apiVersion);
+      body = await handler(from, frame.body);
+    } catch (error) {
+      errorCode = ERROR_CODE;
+      const typed = error instanceof TabkaError ? error : new InvalidRequestError(error instanceof Error ? error.message : String(error));
+      body = { error: typed.toJSON() };
+    }
+    const { apiKey, apiVersion, correlationId } = frame;
+    this.send(from, encodeFrame({ kind: FrameKind.Response, apiKey, apiVersion, correlationId, errorCode, body, blobs: [] }));
+  }
+}
+
+function responseError(body: FrameBody): TabkaError {
+  const error = body['error'];
+  return isSerializedTabkaError(error) ? errorFromJSON(error) : new InvalidRequestError('the peer answered with an unreadable error');
+}
