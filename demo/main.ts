@@ -1,5 +1,5 @@
 import { DEV_SIGNALING_SECRET, Tabka, TabkaError, decodeRecordBatch, encodeRecordBatch } from 'tabka';
-import type { ClusterStatus, LocalBroker, PartitionSummary } from 'tabka';
+import type { ClusterStatus, LocalBroker, PartitionSummary, TopicMetadata } from 'tabka';
 
 const params = new URLSearchParams(location.search);
 const cluster = params.get('cluster') ?? 'demo';
@@ -105,6 +105,30 @@ function showCluster(status: ClusterStatus): void {
   );
 }
 
+function showTopics(topics: TopicMetadata[]): void {
+  const body = element('topics');
+  if (topics.length === 0) {
+    body.innerHTML = '<tr><td colspan="6">no topics yet</td></tr>';
+    return;
+  }
+  body.replaceChildren(
+    ...topics.flatMap((topic) =>
+      topic.partitions.map((p) => {
+        const row = document.createElement('tr');
+        row.dataset.topic = topic.name;
+        row.dataset.partition = String(p.partitionId);
+        const leader = p.leader < 0 ? 'none (offline)' : String(p.leader);
+        for (const cell of [topic.name, p.partitionId, leader, p.replicas.join(', '), p.isr.join(', '), p.leaderEpoch]) {
+          const td = document.createElement('td');
+          td.textContent = String(cell);
+          row.append(td);
+        }
+        return row;
+      }),
+    ),
+  );
+}
+
 function report(message: string, isError = false): void {
   const output = element('result');
   output.textContent = message;
@@ -135,9 +159,18 @@ async function main(): Promise<void> {
   const refresh = async () => {
     showPartitions(await broker.listPartitions());
     showCluster(await tabka.clusterStatus());
+    showTopics((await tabka.admin().fetchTopicMetadata()).topics);
   };
   await refresh();
   setInterval(() => void refresh(), 500);
+
+  onSubmit('topic-form', async (form) => {
+    const topic = String(form.get('topic'));
+    const created = await tabka.admin().createTopics({
+      topics: [{ topic, numPartitions: Number(form.get('partitions')), replicationFactor: Number(form.get('replicationFactor')) }],
+    });
+    return created ? `created topic ${topic}` : `topic ${topic} already exists`;
+  }, refresh);
 
   onSubmit('create-form', async (form) => {
     const topic = String(form.get('topic'));

@@ -33,7 +33,23 @@ test('the demo page runs a broker and drives its logs through the UI', async ({ 
   await append.getByRole('button', { name: 'Append a batch' }).click();
   await expect(page.locator('#result')).toHaveText('appended offsets 0..249');
   await expect(page.locator('#partitions tr', { hasText: 'clicks' })).toHaveCount(2);
-  await expect(page.locator('#partitions tr').nth(1).locator('td').nth(3)).toHaveText('250');
+  await expect(page.locator('#partitions tr', { hasText: 'clicks' }).nth(1).locator('td').nth(3)).toHaveText('250');
+  // The broker's copy of the replicated metadata log is a partition log too (KRaft's __cluster_metadata).
+  await expect(page.locator('#partitions tr', { hasText: '__cluster_metadata' })).toHaveCount(1);
+
+  // A topic through the controller: with one broker, it leads every partition.
+  const topicForm = page.locator('#topic-form');
+  await topicForm.getByLabel('Name').fill('orders');
+  await topicForm.getByLabel('Partitions').fill('3');
+  await topicForm.getByLabel('Replication factor').fill('1');
+  await topicForm.getByRole('button', { name: 'Create topic' }).click();
+  await expect(page.locator('#result')).toHaveText('created topic orders');
+  await expect(page.locator('#topics tr[data-topic="orders"]')).toHaveCount(3);
+  for (const cell of await page.locator('#topics tr[data-topic="orders"] td:nth-child(3)').all()) await expect(cell).toHaveText(brokerId ?? '');
+  await topicForm.getByLabel('Replication factor').fill('2');
+  await topicForm.getByLabel('Name').fill('wide');
+  await topicForm.getByRole('button', { name: 'Create topic' }).click();
+  await expect(page.locator('#result')).toContainText('InvalidReplicationFactorError');
 
   const read = page.locator('#read-form');
   await read.getByLabel('Topic').fill('clicks');
