@@ -275,6 +275,40 @@ export class PeerLinkDownError extends TabkaError {
   }
 }
 
+/** acks=all with fewer in-sync replicas than the topic's min.insync.replicas: nothing was written. */
+export class NotEnoughReplicasError extends TabkaError {
+  readonly code = 'NOT_ENOUGH_REPLICAS';
+  override readonly retriable = true;
+  constructor(readonly topic: string, readonly partition: number, readonly inSyncReplicas: number, readonly minInSyncReplicas: number) {
+    super(`${topic}-${partition} has ${inSyncReplicas} in-sync replicas, fewer than min.insync.replicas ${minInSyncReplicas}`);
+  }
+  protected override details() {
+    return { topic: this.topic, partition: this.partition, inSyncReplicas: this.inSyncReplicas, minInSyncReplicas: this.minInSyncReplicas };
+  }
+}
+
+/** An idempotent producer's batch does not follow the last sequence the leader has from it. */
+export class OutOfOrderSequenceError extends TabkaError {
+  readonly code = 'OUT_OF_ORDER_SEQUENCE_NUMBER';
+  constructor(readonly producerId: number, readonly expected: number, readonly received: number) {
+    super(`Producer ${producerId} sent sequence ${received}, the leader expected ${expected}`);
+  }
+  protected override details() {
+    return { producerId: this.producerId, expected: this.expected, received: this.received };
+  }
+}
+
+/** A producer or consumer used after disconnect(). */
+export class ClientDisconnectedError extends TabkaError {
+  readonly code = 'CLIENT_DISCONNECTED';
+  constructor(readonly client: string) {
+    super(`The ${client} is disconnected`);
+  }
+  protected override details() {
+    return { client: this.client };
+  }
+}
+
 /** A request carries a leader epoch other than the partition's current one. */
 export class FencedLeaderEpochError extends TabkaError {
   readonly code = 'FENCED_LEADER_EPOCH';
@@ -359,6 +393,10 @@ const factories: Record<string, ErrorFactory> = {
   InvalidRequestError: (m) => withMessage(new InvalidRequestError(''), m),
   NotControllerError: (m, d) =>
     withMessage(new NotControllerError(num(d.brokerId), typeof d.controllerId === 'number' ? d.controllerId : null), m),
+  NotEnoughReplicasError: (m, d) =>
+    withMessage(new NotEnoughReplicasError(str(d.topic), num(d.partition), num(d.inSyncReplicas), num(d.minInSyncReplicas)), m),
+  OutOfOrderSequenceError: (m, d) => withMessage(new OutOfOrderSequenceError(num(d.producerId), num(d.expected), num(d.received)), m),
+  ClientDisconnectedError: (m, d) => withMessage(new ClientDisconnectedError(str(d.client)), m),
   PeerLinkDownError: (m, d) => withMessage(new PeerLinkDownError(num(d.brokerId)), m),
   RequestTimedOutError: (m, d) => withMessage(new RequestTimedOutError(str(d.what), num(d.timeoutMs)), m),
   InvalidMetadataRecordError: (m, d) => withMessage(new InvalidMetadataRecordError(str(d.reason)), m),

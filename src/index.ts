@@ -31,6 +31,12 @@ export type {
 } from './admin/admin';
 export type { ClusterStatus, ClusterEventRecord, ClusterMetadata } from './broker/cluster-node';
 export type { ClusterEvent } from './cluster/cluster-member';
+export { Producer } from './producer/producer';
+export type { ProducerConfig, ProducerRecord, ProducerBatch, Message, RecordMetadata } from './producer/producer';
+export { Consumer } from './consumer/consumer';
+export type { ConsumerConfig, KafkaMessage, EachMessagePayload, EachBatchPayload, Batch, RunConfig, TopicPartitions } from './consumer/consumer';
+export type { ReplicaStatus } from './broker/replica-manager';
+export type { PartitionOffsets } from './broker/data-requests';
 export { SignalingClient } from './signaling/signaling-client';
 export { deriveRoomToken } from './signaling/room-token';
 export { SIGNALING_PATH, DEV_SIGNALING_SECRET } from './signaling/dev-defaults';

@@ -1,4 +1,8 @@
 import { Admin } from './admin/admin';
+import { Consumer } from './consumer/consumer';
+import type { ConsumerConfig } from './consumer/consumer';
+import { Producer } from './producer/producer';
+import type { ProducerConfig } from './producer/producer';
 import { LocalBroker } from './broker/local-broker';
 import type { ClusterTimings } from './broker/broker-service';
 import type { ClusterStatus } from './broker/cluster-node';
@@ -84,6 +88,16 @@ export class Tabka {
 
   admin(): Admin {
     return new Admin(this);
+  }
+
+  /** A producer, as KafkaJS's `kafka.producer()`. */
+  producer(config?: ProducerConfig): Producer {
+    return new Producer(this.broker, config);
+  }
+
+  /** A consumer, as KafkaJS's `kafka.consumer({ groupId })`. */
+  consumer(config: ConsumerConfig): Consumer {
+    return new Consumer(this.broker, config);
   }
 
   async clusterStatus(): Promise<ClusterStatus> {

@@ -95,3 +95,26 @@ export function parseTopicOutcomes(body: FrameBody): { results: TopicOutcome[]; 
 export function outcomeError(outcome: TopicOutcome): TabkaError | null {
   return outcome.error === null ? null : errorFromJSON(outcome.error);
 }
+
+export interface AlterPartitionBody {
+  readonly topic: string;
+  readonly partition: number;
+  readonly leaderEpoch: number;
+  readonly isr: number[];
+}
+
+function nonNegative(value: unknown, key: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) fail(`${key} must be a non-negative integer`);
+  return value;
+}
+
+export function parseAlterPartitionBody(body: FrameBody): AlterPartitionBody {
+  const isr = body['isr'];
+  if (!Array.isArray(isr) || isr.length === 0 || isr.length > 1024) fail('isr must be a non-empty array of broker ids');
+  return {
+    topic: name(body['topic']),
+    partition: nonNegative(body['partition'], 'partition'),
+    leaderEpoch: nonNegative(body['leaderEpoch'], 'leaderEpoch'),
+    isr: isr.map((id) => nonNegative(id, 'isr')),
+  };
+}

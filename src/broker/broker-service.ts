@@ -10,6 +10,11 @@ import { claimBrokerSlot } from './broker-slot';
 import { ClusterNode } from './cluster-node';
 import type { ClusterMetadata, ClusterNodeOptions, ClusterStatus } from './cluster-node';
 import type { NewTopic, TopicOutcome } from './admin-requests';
+import type { PartitionOffsets, ProduceResponse } from './data-requests';
+import type { Acks, FetchResult } from './partition';
+import { ReplicaManager } from './replica-manager';
+import type { ReplicaStatus } from './replica-manager';
+import { ownedBytes } from '../util/owned-bytes';
 import type { BrokerSlot, ClaimOptions } from './broker-slot';
 
 export interface BrokerStartOptions extends Omit<ClaimOptions, 'locks'> {
@@ -30,6 +35,7 @@ export type ClusterTimings = Pick<ClusterNodeOptions, 'heartbeatIntervalMs' | 's
 
 interface Running {
   cluster?: ClusterNode;
+  replicas?: ReplicaManager;
   readonly info: BrokerInfo;
   readonly slot: BrokerSlot;
   readonly logs: LogManager;
@@ -110,6 +116,7 @@ export class BrokerService {
     const running = this.require();
     if (running.cluster) return running.cluster.status();
     running.cluster = await ClusterNode.start({ ...timings, brokerId: running.info.brokerId, port, logs: running.logs });
+    running.replicas = new ReplicaManager({ node: running.cluster, logs: running.logs });
     return running.cluster.status();
   }
 
@@ -119,6 +126,26 @@ export class BrokerService {
 
   async clusterMetadata(): Promise<ClusterMetadata> {
     return this.cluster().metadata();
+  }
+
+  /** A producer's batch, to the partition's leader wherever it is. */
+  produce(topic: string, partition: number, records: Uint8Array, acks: Acks, timeoutMs: number): Promise<ProduceResponse> {
+    return this.replicas().produce(topic, partition, records, acks, timeoutMs);
+  }
+
+  /** A consumer's fetch from the partition's leader: whole batches below the high watermark. */
+  async fetch(topic: string, partition: number, offset: number, maxWaitMs: number, maxBytes: number): Promise<FetchResult> {
+    const result = await this.replicas().fetch(topic, partition, offset, maxWaitMs, maxBytes);
+    const batches = result.batches.map(ownedBytes);
+    return transfer({ ...result, batches }, batches.map((batch) => batch.buffer));
+  }
+
+  offsets(topic: string, partition: number): Promise<PartitionOffsets> {
+    return this.replicas().offsets(topic, partition);
+  }
+
+  async replicaStatus(): Promise<ReplicaStatus[]> {
+    return this.replicas().status();
   }
 
   createTopics(topics: readonly NewTopic[], timeoutMs: number): Promise<TopicOutcome[]> {
@@ -137,6 +164,7 @@ export class BrokerService {
     const running = this.running;
     this.running = undefined;
     if (running?.retentionTimer !== undefined) clearInterval(running.retentionTimer);
+    running?.replicas?.close();
     await running?.cluster?.leave();
     running?.logs.close();
     running?.slot.release();
@@ -145,6 +173,12 @@ export class BrokerService {
   /** A failed retention pass is retried at the next interval; the logs stay as they were. */
   private retainQuietly(logs: LogManager): void {
     logs.applyRetention(Date.now()).catch((error: unknown) => console.warn('tabka: retention pass failed', error));
+  }
+
+  private replicas(): ReplicaManager {
+    const replicas = this.require().replicas;
+    if (!replicas) throw new Error('this broker has not joined a cluster: call joinCluster() first');
+    return replicas;
   }
 
   private cluster(): ClusterNode {

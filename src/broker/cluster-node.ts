@@ -18,8 +18,8 @@ import type { FrameBody } from '../protocol/frame';
 import { parsePageToBroker } from '../transport/mesh-port';
 import type { BrokerToPage } from '../transport/mesh-port';
 import { SerialQueue } from '../util/serial-queue';
-import { parseCreateTopicsBody, parseDeleteTopicsBody, parseTopicOutcomes } from './admin-requests';
-import type { NewTopic, TopicOutcome } from './admin-requests';
+import { parseAlterPartitionBody, parseCreateTopicsBody, parseDeleteTopicsBody, parseTopicOutcomes } from './admin-requests';
+import type { AlterPartitionBody, NewTopic, TopicOutcome } from './admin-requests';
 import { MetadataLog } from './metadata-log';
 import { PeerRpc } from './peer-rpc';
 
@@ -109,6 +109,8 @@ export class ClusterNode {
   private readonly history: ClusterEventRecord[] = [];
   private readonly waiters = new Set<CommitWaiter>();
   private readonly rpc: PeerRpc;
+  private readonly metadataListeners: ((image: MetadataImage) => void)[] = [];
+  private lastImage: MetadataImage | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
   private goodbyeEpoch: number | undefined;
@@ -119,8 +121,9 @@ export class ClusterNode {
     private readonly metadataLog: MetadataLog,
   ) {
     this.rpc = new PeerRpc((to, bytes) => this.post({ type: 'send', to, bytes }));
-    this.rpc.handle(ApiKey.CreateTopics, (_from, body) => this.serveCreateTopics(body));
-    this.rpc.handle(ApiKey.DeleteTopics, (_from, body) => this.serveDeleteTopics(body));
+    this.rpc.handle(ApiKey.CreateTopics, async (_from, { body }) => ({ body: await this.serveCreateTopics(body) }));
+    this.rpc.handle(ApiKey.DeleteTopics, async (_from, { body }) => ({ body: await this.serveDeleteTopics(body) }));
+    this.rpc.handle(ApiKey.AlterPartition, async (from, { body }) => ({ body: await this.serveAlterPartition(from, body) }));
   }
 
   static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
@@ -170,6 +173,30 @@ export class ClusterNode {
     return this.throughController(ApiKey.DeleteTopics, { topics: names }, timeoutMs);
   }
 
+  /** As a partition leader: asks the controller for a new ISR; resolves once it is committed here. */
+  async alterPartition(body: AlterPartitionBody, timeoutMs: number): Promise<TopicOutcome[]> {
+    return this.throughController(ApiKey.AlterPartition, { ...body }, timeoutMs);
+  }
+
+  /** Called after every change of the committed metadata (and once at start). */
+  onMetadata(listener: (image: MetadataImage) => void): void {
+    this.metadataListeners.push(listener);
+    listener(this.member.image);
+  }
+
+  get peers(): PeerRpc {
+    return this.rpc;
+  }
+
+  get brokerId(): number {
+    return this.options.brokerId;
+  }
+
+  /** The metadata image as committed here. */
+  get image(): MetadataImage {
+    return this.member.image;
+  }
+
   /** Clean shutdown: tells the others (so the cluster forgets this broker), then stops. */
   async leave(): Promise<void> {
     await this.apply({ type: 'leave' });
@@ -197,7 +224,7 @@ export class ClusterNode {
         const answer =
           controller === this.options.brokerId
             ? await this.serve(apiKey, body)
-            : await this.rpc.request(controller, apiKey, body, Math.max(1, Math.min(remaining, ATTEMPT_TIMEOUT_MS)));
+            : (await this.rpc.request(controller, apiKey, { body }, Math.max(1, Math.min(remaining, ATTEMPT_TIMEOUT_MS)))).body;
         const { results, commitOffset } = parseTopicOutcomes(answer);
         // Read-your-writes: once this resolves, this broker's own metadata shows the change.
         await this.waitForCommit(commitOffset, deadline).catch(() => undefined);
@@ -213,7 +240,13 @@ export class ClusterNode {
   }
 
   private serve(apiKey: ApiKey, body: FrameBody): Promise<FrameBody> {
+    if (apiKey === ApiKey.AlterPartition) return this.serveAlterPartition(this.options.brokerId, body);
     return apiKey === ApiKey.CreateTopics ? this.serveCreateTopics(body) : this.serveDeleteTopics(body);
+  }
+
+  private serveAlterPartition(from: number, body: FrameBody): Promise<FrameBody> {
+    const request = parseAlterPartitionBody(body);
+    return this.decide((now) => this.member.alterPartition({ ...request, leader: from }, now));
   }
 
   private serveCreateTopics(body: FrameBody): Promise<FrameBody> {
@@ -332,6 +365,10 @@ export class ClusterNode {
     for (const event of output.events) this.record(now, event);
     this.schedule(output.wakeAt);
     this.releaseWaiters();
+    if (this.member.image !== this.lastImage) {
+      this.lastImage = this.member.image;
+      for (const listener of this.metadataListeners) listener(this.member.image);
+    }
     if (output.send.length > 0 || this.goodbyeEpoch !== this.member.controllerEpoch) this.refreshGoodbye(now);
   }
 

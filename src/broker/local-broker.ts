@@ -7,6 +7,9 @@ import type { AppendOptions, AppendResult, PartitionSummary, ReadOptions, ReadRe
 import type { BrokerInfo, BrokerService, ClusterTimings } from './broker-service';
 import type { ClusterMetadata, ClusterStatus } from './cluster-node';
 import type { NewTopic, TopicOutcome } from './admin-requests';
+import type { PartitionOffsets, ProduceResponse } from './data-requests';
+import type { Acks, FetchResult } from './partition';
+import type { ReplicaStatus } from './replica-manager';
 import { ownedBytes } from '../util/owned-bytes';
 import { workerReady } from './worker-ready';
 
@@ -102,6 +105,25 @@ export class LocalBroker {
 
   clusterStatus(): Promise<ClusterStatus | undefined> {
     return this.service.clusterStatus();
+  }
+
+  /** Sends one record batch to the partition's leader; the batch's buffer moves to the worker. */
+  produce(topic: string, partition: number, records: Uint8Array, acks: Acks, timeoutMs: number): Promise<ProduceResponse> {
+    const owned = ownedBytes(records);
+    return this.service.produce(topic, partition, transfer(owned, [owned.buffer]), acks, timeoutMs);
+  }
+
+  fetch(topic: string, partition: number, offset: number, maxWaitMs: number, maxBytes: number): Promise<FetchResult> {
+    return this.service.fetch(topic, partition, offset, maxWaitMs, maxBytes);
+  }
+
+  /** Log start, high watermark and log end of a partition, from its leader. */
+  offsets(topic: string, partition: number): Promise<PartitionOffsets> {
+    return this.service.offsets(topic, partition);
+  }
+
+  replicaStatus(): Promise<ReplicaStatus[]> {
+    return this.service.replicaStatus();
   }
 
   clusterMetadata(): Promise<ClusterMetadata> {

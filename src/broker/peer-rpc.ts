@@ -10,7 +10,13 @@ import type { ApiKey } from '../protocol/api-keys';
 import { FrameKind, encodeFrame } from '../protocol/frame';
 import type { Frame, FrameBody } from '../protocol/frame';
 
-export type RequestHandler = (from: number, body: FrameBody) => Promise<FrameBody>;
+export interface RpcMessage {
+  readonly body: FrameBody;
+  /** Binary payloads (record batches), carried as they are. */
+  readonly blobs?: readonly Uint8Array[];
+}
+
+export type RequestHandler = (from: number, request: RpcMessage) => Promise<RpcMessage>;
 
 /** Kafka's UNKNOWN_SERVER_ERROR: the body says what went wrong. */
 const ERROR_CODE = -1;
@@ -19,7 +25,7 @@ const MAX_CORRELATION_ID = 0x7fff_ffff;
 interface Pending {
   readonly to: number;
   readonly apiKey: ApiKey;
-  readonly resolve: (body: FrameBody) => void;
+  readonly resolve: (reply: RpcMessage) => void;
   readonly reject: (error: Error) => void;
   readonly timer: ReturnType<typeof setTimeout>;
 }
@@ -35,16 +41,17 @@ export class PeerRpc {
     this.handlers.set(apiKey, handler);
   }
 
-  request(to: number, apiKey: ApiKey, body: FrameBody, timeoutMs: number): Promise<FrameBody> {
+  request(to: number, apiKey: ApiKey, message: RpcMessage, timeoutMs: number): Promise<RpcMessage> {
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = correlationId >= MAX_CORRELATION_ID ? 1 : correlationId + 1;
-    return new Promise<FrameBody>((resolve, reject) => {
+    const { body, blobs = [] } = message;
+    return new Promise<RpcMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
         reject(new RequestTimedOutError(`request ${apiKey} to broker ${to}`, timeoutMs));
       }, timeoutMs);
       this.pending.set(correlationId, { to, apiKey, resolve, reject, timer });
-      this.send(to, encodeFrame({ kind: FrameKind.Request, apiKey, apiVersion: 0, correlationId, errorCode: 0, body, blobs: [] }));
+      this.send(to, encodeFrame({ kind: FrameKind.Request, apiKey, apiVersion: 0, correlationId, errorCode: 0, body, blobs }));
     });
   }
 
@@ -56,7 +63,7 @@ export class PeerRpc {
       if (!pending || pending.to !== from || pending.apiKey !== frame.apiKey) return true;
       this.pending.delete(frame.correlationId);
       clearTimeout(pending.timer);
-      if (frame.errorCode === 0) pending.resolve(frame.body);
+      if (frame.errorCode === 0) pending.resolve({ body: frame.body, blobs: frame.blobs });
       else pending.reject(responseError(frame.body));
       return true;
     }
@@ -80,18 +87,19 @@ export class PeerRpc {
 
   private async serve(from: number, frame: Frame): Promise<void> {
     const handler = this.handlers.get(frame.apiKey);
-    let body: FrameBody;
+    let reply: RpcMessage;
     let errorCode = 0;
     try {
       if (!handler) throw new UnsupportedVersionError(frame.apiKey, frame.apiVersion);
-      body = await handler(from, frame.body);
+      reply = await handler(from, { body: frame.body, blobs: frame.blobs });
     } catch (error) {
       errorCode = ERROR_CODE;
       const typed = error instanceof TabkaError ? error : new InvalidRequestError(error instanceof Error ? error.message : String(error));
-      body = { error: typed.toJSON() };
+      reply = { body: { error: typed.toJSON() } };
     }
     const { apiKey, apiVersion, correlationId } = frame;
-    this.send(from, encodeFrame({ kind: FrameKind.Response, apiKey, apiVersion, correlationId, errorCode, body, blobs: [] }));
+    const blobs = reply.blobs ?? [];
+    this.send(from, encodeFrame({ kind: FrameKind.Response, apiKey, apiVersion, correlationId, errorCode, body: reply.body, blobs }));
   }
 }
 

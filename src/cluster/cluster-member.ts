@@ -20,6 +20,7 @@ import type { ElectionState, LogWrite, QuorumEvent, QuorumInput, QuorumOutput } 
 import type { MetadataEntry } from './metadata-quorum-messages';
 import type { MetadataRecord } from './metadata-records';
 import {
+  alterIsr,
   brokerFenced,
   brokerUnfenced,
   createTopics,
@@ -29,6 +30,14 @@ import {
 import type { CreateTopicRequest, TopicResult } from './topic-controller';
 
 export type Channel = 'election' | 'metadata';
+
+export interface AlterPartitionRequest {
+  readonly topic: string;
+  readonly partition: number;
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly isr: readonly number[];
+}
 
 export interface ClusterMemberConfig {
   readonly brokerId: number;
@@ -170,6 +179,16 @@ export class ClusterMember {
 
   deleteTopics(names: readonly string[], now: number): AdminOutcome {
     return this.decide(now, (image) => deleteTopics(image, names));
+  }
+
+  /** A partition leader asks for a new ISR (Kafka's AlterPartition). */
+  alterPartition(request: AlterPartitionRequest, now: number): AdminOutcome {
+    return this.decide(now, (image) => [
+      {
+        name: request.topic,
+        result: alterIsr(image, request.topic, request.partition, request.isr, request.leader, request.leaderEpoch),
+      },
+    ]);
   }
 
   // ---------------------------------------------------------------- steps

@@ -11,6 +11,7 @@ export enum ApiKey {
   DeleteTopics = 20,
   OffsetsForLeaderEpoch = 23,
   SaslAuthenticate = 36,
+  AlterPartition = 56,
   Election = 1000,
   /** Replication of the metadata log (KRaft's Fetch on the controller quorum). */
   MetadataQuorum = 1001,

@@ -1,0 +1,350 @@
+/**
+ * One partition replica on this broker (Kafka's Partition): its log, and whether it leads or
+ * follows under which leader epoch. The leader appends producers' batches, tracks how far
+ * each follower has fetched, keeps the high watermark (the lowest log end among the ISR),
+ * completes acks=all writes once the ISR has them, and proposes ISR changes: a follower that
+ * has not caught up for replicaLagTimeMaxMs leaves, one that caught up comes back.
+ * Consumers read only below the high watermark. A follower appends what it fetched, with the
+ * leader's offsets and epochs, and learns the high watermark from the leader.
+ */
+import { FencedLeaderEpochError, NotEnoughReplicasError, NotLeaderOrFollowerError, RequestTimedOutError } from '../errors';
+import { ProducerStateTable } from '../log/producer-state';
+import type { AppendResult, PartitionLog, ReadResult } from '../log/partition-log';
+import { UNDEFINED_EPOCH, latestEpoch } from '../log/leader-epoch-cache';
+import { readBatchHeader, splitRecordBatches } from '../protocol/record-batch';
+import { SerialQueue } from '../util/serial-queue';
+
+export interface PartitionAssignment {
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+}
+
+export interface ReplicaFetch {
+  readonly replicaId: number;
+  readonly offset: number;
+  readonly lastFetchedEpoch: number;
+  readonly leaderEpoch: number;
+  readonly maxWaitMs: number;
+  readonly maxBytes: number;
+}
+
+export interface FetchResult extends ReadResult {
+  readonly highWatermark: number;
+  /** Set when a follower's log diverges from the leader's: truncate to at most this, then fetch again. */
+  readonly divergingEpoch: { readonly epoch: number; readonly endOffset: number } | null;
+}
+
+interface FollowerState {
+  /** The follower's log end: the offset it last fetched from. */
+  leo: number;
+  lastCaughtUpMs: number;
+  /** Our log end when the follower's previous fetch was answered, and when. */
+  lastFetchLeaderLeo: number;
+  lastFetchMs: number;
+}
+
+export type Acks = 0 | 1 | -1;
+
+export const DEFAULT_REPLICA_LAG_TIME_MAX_MS = 5000;
+
+export class Partition {
+  private role: 'leader' | 'follower' = 'follower';
+  private assignment: PartitionAssignment;
+  private hw = 0;
+  private readonly followers = new Map<number, FollowerState>();
+  private readonly listeners = new Set<() => void>();
+  private readonly writes = new SerialQueue();
+  readonly producers = new ProducerStateTable();
+  /** An ISR change sent to the controller and not yet seen in the metadata. */
+  pendingIsr: readonly number[] | null = null;
+  minInSyncReplicas = 1;
+
+  constructor(
+    readonly brokerId: number,
+    readonly log: PartitionLog,
+    assignment: PartitionAssignment,
+    private readonly now: () => number,
+    readonly replicaLagTimeMaxMs = DEFAULT_REPLICA_LAG_TIME_MAX_MS,
+  ) {
+    this.assignment = assignment;
+    this.applyAssignment(assignment);
+  }
+
+  get topic(): string {
+    return this.log.topic;
+  }
+  get partition(): number {
+    return this.log.partition;
+  }
+  get isLeader(): boolean {
+    return this.role === 'leader';
+  }
+  get leaderId(): number {
+    return this.assignment.leader;
+  }
+  get leaderEpoch(): number {
+    return this.assignment.leaderEpoch;
+  }
+  get isr(): readonly number[] {
+    return this.assignment.isr;
+  }
+  get highWatermark(): number {
+    return this.hw;
+  }
+  get logEndOffset(): number {
+    return this.log.logEndOffset;
+  }
+  /** Each follower's fetch position, as this leader last saw it. */
+  followerOffsets(): Map<number, number> {
+    return new Map([...this.followers].map(([id, state]) => [id, state.leo]));
+  }
+
+  /** The metadata says who leads now. Returns true when this broker's role or epoch changed. */
+  applyAssignment(next: PartitionAssignment): boolean {
+    const previous = this.assignment;
+    this.assignment = next;
+    const role = next.leader === this.brokerId ? 'leader' : 'follower';
+    const changed = role !== this.role || next.leaderEpoch !== previous.leaderEpoch;
+    this.role = role;
+    if (this.pendingIsr && sameMembers(this.pendingIsr, next.isr)) this.pendingIsr = null;
+    if (changed) {
+      this.pendingIsr = null;
+      this.followers.clear();
+      const now = this.now();
+      // A new leader gives every follower a fresh lag clock: none has had a chance to fetch yet.
+      for (const id of next.replicas) {
+        if (id !== this.brokerId) this.followers.set(id, { leo: 0, lastCaughtUpMs: now, lastFetchLeaderLeo: 0, lastFetchMs: now });
+      }
+    }
+    if (role === 'leader') this.advanceHighWatermark();
+    this.notify();
+    return changed;
+  }
+
+  // ---------------------------------------------------------------- leader
+
+  /** Appends a producer's batch (leader only). acks=-1 resolves once every ISR member has it. */
+  async produce(records: Uint8Array, acks: Acks, timeoutMs: number): Promise<AppendResult> {
+    const { epoch, result } = await this.writes.run(async () => {
+      this.requireLeader();
+      const isrSize = this.assignment.isr.length;
+      if (acks === -1 && isrSize < this.minInSyncReplicas) {
+        throw new NotEnoughReplicasError(this.topic, this.partition, isrSize, this.minInSyncReplicas);
+      }
+      const headers = splitRecordBatches(records).map(readBatchHeader);
+      const first = headers[0];
+      const duplicate = headers.length === 1 && first ? this.producers.check(first) : null;
+      if (duplicate) return { epoch: this.leaderEpoch, result: { ...duplicate, logEndOffset: this.log.logEndOffset } };
+      const leaderEpoch = this.leaderEpoch;
+      const appended = await this.log.append(records, { assignOffsets: true, leaderEpoch });
+      this.recordProducers(headers, appended.baseOffset);
+      this.advanceHighWatermark();
+      this.notify();
+      return { epoch: leaderEpoch, result: appended };
+    });
+    if (acks === -1) await this.awaitHighWatermark(result.lastOffset + 1, epoch, timeoutMs);
+    return result;
+  }
+
+  /** A follower fetches (leader only): where it is tells us how far it has come. */
+  async fetchForFollower(request: ReplicaFetch): Promise<FetchResult> {
+    this.requireLeader();
+    if (request.leaderEpoch !== this.leaderEpoch) {
+      throw new FencedLeaderEpochError(this.topic, this.partition, request.leaderEpoch, this.leaderEpoch);
+    }
+    const diverging = this.divergence(request.offset, request.lastFetchedEpoch);
+    if (diverging) return { batches: [], logStartOffset: this.log.logStartOffset, logEndOffset: this.log.logEndOffset, highWatermark: this.hw, divergingEpoch: diverging };
+    this.updateFollower(request.replicaId, request.offset);
+    if (request.offset >= this.log.logEndOffset) {
+      await this.waitFor(() => !this.isLeader || this.log.logEndOffset > request.offset, request.maxWaitMs);
+      this.requireLeader();
+    }
+    const read = request.offset < this.log.logEndOffset ? await this.log.read(request.offset, { maxBytes: request.maxBytes }) : this.emptyRead();
+    const follower = this.followers.get(request.replicaId);
+    if (follower) {
+      follower.lastFetchLeaderLeo = this.log.logEndOffset;
+      follower.lastFetchMs = this.now();
+    }
+    return { ...read, highWatermark: this.hw, divergingEpoch: null };
+  }
+
+  /** A consumer fetches (leader only): whole batches below the high watermark. */
+  async fetchForConsumer(offset: number, maxWaitMs: number, maxBytes: number): Promise<FetchResult> {
+    this.requireLeader();
+    if (offset >= this.hw) {
+      await this.waitFor(() => !this.isLeader || this.hw > offset, maxWaitMs);
+      this.requireLeader();
+    }
+    const read = offset < this.hw ? await this.log.read(offset, { maxBytes, maxOffset: this.hw }) : await this.checkedEmptyRead(offset);
+    return { ...read, highWatermark: this.hw, divergingEpoch: null };
+  }
+
+  /** The ISR this leader wants now, if it differs from the current one and nothing is pending. */
+  desiredIsr(): number[] | null {
+    if (!this.isLeader || this.pendingIsr) return null;
+    const now = this.now();
+    const isr = this.assignment.isr;
+    const keep = isr.filter((id) => {
+      if (id === this.brokerId) return true;
+      const follower = this.followers.get(id);
+      return follower !== undefined && now - follower.lastCaughtUpMs <= this.replicaLagTimeMaxMs;
+    });
+    const epochStart = this.log.epochs.at(-1)?.startOffset ?? 0;
+    const join = this.assignment.replicas.filter((id) => {
+      if (isr.includes(id) || id === this.brokerId) return false;
+      const follower = this.followers.get(id);
+      // Caught up: it holds everything committed, and everything from this leader's epoch start.
+      return follower !== undefined && follower.leo >= this.hw && follower.leo >= Math.min(epochStart, this.log.logEndOffset);
+    });
+    const next = [...keep, ...join];
+    return sameMembers(next, isr) ? null : next;
+  }
+
+  // ---------------------------------------------------------------- follower
+
+  /** Appends batches fetched from the leader, with its offsets and epochs. */
+  async appendFromLeader(batches: readonly Uint8Array[], leaderHighWatermark: number): Promise<void> {
+    await this.writes.run(async () => {
+      for (const batch of batches) {
+        const headers = splitRecordBatches(batch).map(readBatchHeader);
+        const first = headers[0];
+        // A fetch may start inside a batch we already hold the head of: skip what we have.
+        if (!first || first.baseOffset + first.lastOffsetDelta < this.log.logEndOffset) continue;
+        const appended = await this.log.append(batch, { assignOffsets: false });
+        this.recordProducers(headers, appended.baseOffset);
+      }
+      this.learnHighWatermark(Math.min(leaderHighWatermark, this.log.logEndOffset));
+      this.notify();
+    });
+  }
+
+  learnHighWatermark(offset: number): void {
+    if (offset > this.hw) this.hw = Math.min(offset, this.log.logEndOffset);
+  }
+
+  /** KIP-101: drop whatever the leader does not have. Never below the high watermark. */
+  async truncateTo(offset: number): Promise<void> {
+    await this.writes.run(async () => {
+      const target = Math.max(offset, 0);
+      await this.log.truncateTo(target);
+      this.producers.truncateTo(target);
+      if (this.hw > this.log.logEndOffset) this.hw = this.log.logEndOffset;
+    });
+  }
+
+  /** Where this follower's log diverges from the leader's, as the leader answered it. */
+  truncationPoint(divergingEpoch: number, divergingEndOffset: number): number {
+    const local = this.log.endOffsetForEpoch(divergingEpoch);
+    const localEnd = local.epoch === UNDEFINED_EPOCH ? 0 : local.startOffset;
+    return Math.min(divergingEndOffset, localEnd, this.log.logEndOffset);
+  }
+
+  /** The epoch of the last record this replica holds (-1 when empty): what a fetch validates. */
+  get lastFetchedEpoch(): number {
+    return latestEpoch(this.log.epochs);
+  }
+
+  /** Wakes waiters on an empty fetch or an acks=all write. */
+  close(): void {
+    this.role = 'follower';
+    this.notify();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private divergence(offset: number, lastFetchedEpoch: number): FetchResult['divergingEpoch'] {
+    if (offset === 0 || lastFetchedEpoch < 0) return null;
+    const entry = this.log.endOffsetForEpoch(lastFetchedEpoch);
+    if (entry.epoch === lastFetchedEpoch && entry.startOffset >= offset) return null;
+    if (entry.epoch === UNDEFINED_EPOCH) return { epoch: UNDEFINED_EPOCH, endOffset: this.log.logStartOffset };
+    return { epoch: entry.epoch, endOffset: entry.startOffset };
+  }
+
+  private updateFollower(id: number, offset: number): void {
+    const follower = this.followers.get(id);
+    if (!follower) return; // not a replica: serve it, but it counts for nothing
+    follower.leo = offset;
+    const now = this.now();
+    // Kafka's rule: caught up now if it has our whole log, or since its previous fetch if it
+    // has everything we had then.
+    if (offset >= this.log.logEndOffset) follower.lastCaughtUpMs = now;
+    else if (offset >= follower.lastFetchLeaderLeo) follower.lastCaughtUpMs = Math.max(follower.lastCaughtUpMs, follower.lastFetchMs);
+    this.advanceHighWatermark();
+  }
+
+  private advanceHighWatermark(): void {
+    if (!this.isLeader) return;
+    // An ISR member being added counts at once (KIP-497's maximal ISR), one being removed counts until it is gone.
+    const members = new Set([...this.assignment.isr, ...(this.pendingIsr ?? [])]);
+    let low = this.log.logEndOffset;
+    for (const id of members) {
+      if (id === this.brokerId) continue;
+      low = Math.min(low, this.followers.get(id)?.leo ?? 0);
+    }
+    if (low > this.hw) {
+      this.hw = low;
+      this.notify();
+    }
+  }
+
+  private recordProducers(headers: readonly ReturnType<typeof readBatchHeader>[], baseOffset: number): void {
+    let offset = baseOffset;
+    for (const header of headers) {
+      this.producers.record(header, offset, offset + header.lastOffsetDelta);
+      offset += header.lastOffsetDelta + 1;
+    }
+  }
+
+  private async awaitHighWatermark(offset: number, epoch: number, timeoutMs: number): Promise<void> {
+    const reached = await this.waitFor(() => this.hw >= offset || !this.isLeader || this.leaderEpoch !== epoch, timeoutMs);
+    if (this.hw >= offset && this.leaderEpoch === epoch) return;
+    if (!reached) throw new RequestTimedOutError(`acks=all for ${this.topic}-${this.partition} offset ${offset - 1}`, timeoutMs);
+    // Leadership moved before the ISR had the record: it may survive or not; the producer retries.
+    throw new NotLeaderOrFollowerError(this.topic, this.partition, this.brokerId, this.leaderId);
+  }
+
+  /** Resolves true when `ready()` holds, false after `timeoutMs`. */
+  private waitFor(ready: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (ready()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const listener = () => {
+        if (!ready()) return;
+        cleanup();
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        resolve(ready());
+      }, Math.max(0, timeoutMs));
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+      };
+      this.listeners.add(listener);
+    });
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  private requireLeader(): void {
+    if (!this.isLeader) throw new NotLeaderOrFollowerError(this.topic, this.partition, this.brokerId, this.leaderId);
+  }
+
+  private emptyRead(): ReadResult {
+    return { batches: [], logStartOffset: this.log.logStartOffset, logEndOffset: this.log.logEndOffset };
+  }
+
+  /** An offset at the high watermark is fine (nothing yet); past the log end is out of range. */
+  private async checkedEmptyRead(offset: number): Promise<ReadResult> {
+    if (offset > this.log.logEndOffset || offset < this.log.logStartOffset) await this.log.read(offset); // throws OffsetOutOfRangeError
+    return this.emptyRead();
+  }
+}
+
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id) => b.includes(id));
+}

@@ -1,0 +1,321 @@
+/**
+ * The partitions this broker hosts, kept in line with the committed metadata (Kafka's
+ * ReplicaManager): it creates the log of every partition assigned here, makes each replica lead
+ * or follow as the metadata says, runs a fetcher for every followed partition, asks the
+ * controller for ISR changes, deletes the logs of deleted topics, and serves Produce and
+ * Fetch from peers. Requests from this tab's own page are routed to the partition's leader,
+ * wherever it is, and retried while leadership moves.
+ */
+import { NotLeaderOrFollowerError, RequestTimedOutError, TabkaError, UnknownTopicOrPartitionError } from '../errors';
+import type { MetadataImage, TopicImage } from '../cluster/metadata-image';
+import type { LogConfig } from '../log/log-config';
+import type { LogManager } from '../log/log-manager';
+import { partitionKey } from '../log/log-store';
+import { ApiKey } from '../protocol/api-keys';
+import type { ClusterNode } from './cluster-node';
+import {
+  fetchResponseBody,
+  parseFetchRequest,
+  parseFetchResponse,
+  parsePartitionOffsets,
+  parseProduceRequest,
+  parseProduceResponse,
+} from './data-requests';
+import type { FetchRequest, PartitionOffsets, ProduceResponse } from './data-requests';
+import { Partition } from './partition';
+import type { Acks, FetchResult, PartitionAssignment } from './partition';
+import type { RpcMessage } from './peer-rpc';
+
+export interface ReplicaManagerOptions {
+  readonly node: ClusterNode;
+  readonly logs: LogManager;
+  readonly now?: () => number;
+  /** A follower not caught up for this long leaves the ISR. Default 5000 ms. */
+  readonly replicaLagTimeMaxMs?: number;
+}
+
+/** What the demo and tests see of a hosted partition. */
+export interface ReplicaStatus {
+  readonly topic: string;
+  readonly partition: number;
+  readonly role: 'leader' | 'follower';
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly isr: readonly number[];
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly highWatermark: number;
+  /** As leader: each follower's fetch position. */
+  readonly followerOffsets: Readonly<Record<string, number>>;
+}
+
+const FOLLOWER_MAX_WAIT_MS = 500;
+const FOLLOWER_MAX_BYTES = 8 * 1024 * 1024;
+const FETCH_TIMEOUT_MS = 3000;
+const ISR_CHECK_INTERVAL_MS = 250;
+const RETRY_BACKOFF_MS = 50;
+
+export class ReplicaManager {
+  private readonly partitions = new Map<string, Partition>();
+  private readonly fetchers = new Map<string, symbol>();
+  private readonly now: () => number;
+  private readonly isrTimer: ReturnType<typeof setInterval>;
+  private pendingImage: MetadataImage | null = null;
+  private syncing: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly options: ReplicaManagerOptions) {
+    this.now = options.now ?? Date.now;
+    const peers = options.node.peers;
+    peers.handle(ApiKey.Produce, (_from, request) => this.serveProduce(request));
+    peers.handle(ApiKey.Fetch, (_from, request) => this.serveFetch(request));
+    peers.handle(ApiKey.ListOffsets, async (_from, { body }) => {
+      const request = parseFetchRequest({ ...body, offset: 0, replicaId: -1, leaderEpoch: -1, lastFetchedEpoch: -1, maxWaitMs: 0, maxBytes: 1 });
+      return { body: { ...this.localOffsets(request.topic, request.partition) } };
+    });
+    this.isrTimer = setInterval(() => this.checkIsr(), ISR_CHECK_INTERVAL_MS);
+    options.node.onMetadata((image) => this.enqueueSync(image));
+  }
+
+  private get brokerId(): number {
+    return this.options.node.brokerId;
+  }
+
+  status(): ReplicaStatus[] {
+    return [...this.partitions.values()].map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      role: p.isLeader ? 'leader' : 'follower',
+      leader: p.leaderId,
+      leaderEpoch: p.leaderEpoch,
+      isr: [...p.isr],
+      logStartOffset: p.log.logStartOffset,
+      logEndOffset: p.logEndOffset,
+      highWatermark: p.highWatermark,
+      followerOffsets: Object.fromEntries([...p.followerOffsets()].map(([id, offset]) => [String(id), offset])),
+    }));
+  }
+
+  /** Sends a producer's batch to the partition's leader, retrying while leadership moves. */
+  async produce(topic: string, partition: number, records: Uint8Array, acks: Acks, timeoutMs: number): Promise<ProduceResponse> {
+    return this.toLeader(topic, partition, timeoutMs, async (leader, remaining) => {
+      if (leader === this.brokerId) return this.local(topic, partition).produce(records, acks, remaining);
+      const reply = await this.options.node.peers.request(
+        leader,
+        ApiKey.Produce,
+        { body: { topic, partition, acks, timeoutMs: remaining }, blobs: [records] },
+        remaining + FETCH_TIMEOUT_MS,
+      );
+      return parseProduceResponse(reply.body);
+    });
+  }
+
+  /** A consumer's fetch: batches below the high watermark, from the leader wherever it is. */
+  async fetch(topic: string, partition: number, offset: number, maxWaitMs: number, maxBytes: number): Promise<FetchResult> {
+    return this.toLeader(topic, partition, maxWaitMs + FETCH_TIMEOUT_MS, async (leader) => {
+      if (leader === this.brokerId) return this.local(topic, partition).fetchForConsumer(offset, maxWaitMs, maxBytes);
+      const body = { topic, partition, offset, replicaId: -1, leaderEpoch: -1, lastFetchedEpoch: -1, maxWaitMs, maxBytes };
+      const reply = await this.options.node.peers.request(leader, ApiKey.Fetch, { body }, maxWaitMs + FETCH_TIMEOUT_MS);
+      return parseFetchResponse(reply.body, reply.blobs ?? []);
+    });
+  }
+
+  /** The partition's log start, high watermark and log end, from its leader (Kafka's ListOffsets). */
+  async offsets(topic: string, partition: number, timeoutMs = 5000): Promise<PartitionOffsets> {
+    return this.toLeader(topic, partition, timeoutMs, async (leader, remaining) => {
+      if (leader === this.brokerId) return this.localOffsets(topic, partition);
+      const reply = await this.options.node.peers.request(leader, ApiKey.ListOffsets, { body: { topic, partition } }, remaining);
+      return parsePartitionOffsets(reply.body);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.isrTimer);
+    this.fetchers.clear();
+    for (const partition of this.partitions.values()) partition.close();
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  private async toLeader<T>(topic: string, partition: number, timeoutMs: number, attempt: (leader: number, remainingMs: number) => Promise<T>): Promise<T> {
+    const deadline = this.now() + timeoutMs;
+    let lastError: unknown;
+    for (;;) {
+      const remaining = deadline - this.now();
+      if (remaining <= 0) throw lastError instanceof TabkaError ? lastError : new RequestTimedOutError(`request to the leader of ${topic}-${partition}`, timeoutMs);
+      const state = this.options.node.image.topics.get(topic)?.partitions[partition];
+      try {
+        if (!state) throw new UnknownTopicOrPartitionError(topic, partition);
+        if (state.leader < 0) throw new NotLeaderOrFollowerError(topic, partition, this.brokerId, state.leader);
+        return await attempt(state.leader, remaining);
+      } catch (error) {
+        // An unknown topic may just be one this broker has not heard of yet.
+        const retriable = error instanceof TabkaError && (error.retriable || error instanceof UnknownTopicOrPartitionError);
+        if (!retriable) throw error;
+        lastError = error;
+        await sleep(Math.min(RETRY_BACKOFF_MS, Math.max(0, deadline - this.now())));
+      }
+    }
+  }
+
+  private localOffsets(topic: string, partition: number): PartitionOffsets {
+    const local = this.local(topic, partition);
+    if (!local.isLeader) throw new NotLeaderOrFollowerError(topic, partition, this.brokerId, local.leaderId);
+    return { logStartOffset: local.log.logStartOffset, highWatermark: local.highWatermark, logEndOffset: local.logEndOffset };
+  }
+
+  private local(topic: string, partition: number): Partition {
+    const local = this.partitions.get(partitionKey(topic, partition));
+    if (!local) throw new NotLeaderOrFollowerError(topic, partition, this.brokerId, -1);
+    return local;
+  }
+
+  // ---------------------------------------------------------------- serving peers
+
+  private async serveProduce({ body, blobs = [] }: RpcMessage): Promise<RpcMessage> {
+    const request = parseProduceRequest(body);
+    const records = blobs[0];
+    if (!records || blobs.length !== 1) throw new NotLeaderOrFollowerError(request.topic, request.partition, this.brokerId, -1);
+    const result = await this.local(request.topic, request.partition).produce(records, request.acks, request.timeoutMs);
+    return { body: { ...result } };
+  }
+
+  private async serveFetch({ body }: RpcMessage): Promise<RpcMessage> {
+    const request: FetchRequest = parseFetchRequest(body);
+    const partition = this.local(request.topic, request.partition);
+    const result =
+      request.replicaId >= 0
+        ? await partition.fetchForFollower(request)
+        : await partition.fetchForConsumer(request.offset, request.maxWaitMs, request.maxBytes);
+    return { body: fetchResponseBody(result), blobs: result.batches };
+  }
+
+  // ---------------------------------------------------------------- following the metadata
+
+  private enqueueSync(image: MetadataImage): void {
+    // Only the newest image matters: a sync that is still running picks it up when done.
+    const idle = this.pendingImage === null;
+    this.pendingImage = image;
+    if (!idle) return;
+    this.syncing = this.syncing.then(async () => {
+      const next = this.pendingImage;
+      this.pendingImage = null;
+      if (next && !this.closed) await this.sync(next).catch((error: unknown) => console.warn('tabka: replica sync failed', error));
+    });
+  }
+
+  private async sync(image: MetadataImage): Promise<void> {
+    const wanted = new Set<string>();
+    for (const topic of image.topics.values()) {
+      for (const state of topic.partitions) {
+        if (!state.replicas.includes(this.brokerId)) continue;
+        const key = partitionKey(topic.name, state.partition);
+        wanted.add(key);
+        const partition = await this.ensurePartition(topic, state);
+        partition.minInSyncReplicas = Number(topic.configs['min.insync.replicas'] ?? '1');
+        partition.applyAssignment(state);
+        if (!partition.isLeader && state.leader >= 0) this.ensureFetcher(key, partition);
+      }
+    }
+    for (const [key, partition] of this.partitions) {
+      if (wanted.has(key)) continue;
+      partition.close();
+      this.partitions.delete(key);
+      this.fetchers.delete(key);
+      // The topic was deleted, or this broker is no longer a replica: its copy goes.
+      if (this.options.logs.has(partition.topic, partition.partition)) await this.options.logs.deletePartition(partition.topic, partition.partition);
+    }
+  }
+
+  private async ensurePartition(topic: TopicImage, state: PartitionAssignment & { partition: number }): Promise<Partition> {
+    const key = partitionKey(topic.name, state.partition);
+    const config = logConfigOf(topic.configs);
+    const existing = this.partitions.get(key);
+    if (existing) {
+      const current = existing.log.config;
+      if (current.retentionMs !== config.retentionMs || current.retentionBytes !== config.retentionBytes || current.maxMessageBytes !== config.maxMessageBytes) {
+        await existing.log.updateConfig({ ...current, ...config });
+      }
+      return existing;
+    }
+    const log = await this.options.logs.createPartition(topic.name, state.partition, config);
+    const partition = new Partition(this.brokerId, log, state, this.now, this.options.replicaLagTimeMaxMs);
+    this.partitions.set(key, partition);
+    return partition;
+  }
+
+  /** One fetch loop per followed partition and leader epoch; a newer epoch's loop replaces it. */
+  private ensureFetcher(key: string, partition: Partition): void {
+    const leader = partition.leaderId;
+    const epoch = partition.leaderEpoch;
+    const token = Symbol(`${key}@${epoch}`);
+    const current = this.fetchers.get(key);
+    if (current?.description === token.description) return;
+    this.fetchers.set(key, token);
+    const running = () => !this.closed && this.fetchers.get(key) === token && !partition.isLeader && partition.leaderEpoch === epoch;
+    void (async () => {
+      while (running()) {
+        try {
+          await this.fetchOnce(partition, leader, epoch);
+        } catch {
+          await sleep(RETRY_BACKOFF_MS * 2);
+        }
+      }
+    })();
+  }
+
+  private async fetchOnce(partition: Partition, leader: number, leaderEpoch: number): Promise<void> {
+    const body = {
+      topic: partition.topic,
+      partition: partition.partition,
+      offset: partition.logEndOffset,
+      replicaId: this.brokerId,
+      leaderEpoch,
+      lastFetchedEpoch: partition.lastFetchedEpoch,
+      maxWaitMs: FOLLOWER_MAX_WAIT_MS,
+      maxBytes: FOLLOWER_MAX_BYTES,
+    };
+    const reply = await this.options.node.peers.request(leader, ApiKey.Fetch, { body }, FOLLOWER_MAX_WAIT_MS + FETCH_TIMEOUT_MS);
+    if (partition.isLeader || partition.leaderEpoch !== leaderEpoch) return;
+    const result = parseFetchResponse(reply.body, reply.blobs ?? []);
+    if (result.divergingEpoch) {
+      await partition.truncateTo(partition.truncationPoint(result.divergingEpoch.epoch, result.divergingEpoch.endOffset));
+    } else if (result.batches.length > 0) {
+      await partition.appendFromLeader(result.batches, result.highWatermark);
+    } else {
+      partition.learnHighWatermark(result.highWatermark);
+    }
+  }
+
+  // ---------------------------------------------------------------- ISR
+
+  private checkIsr(): void {
+    for (const partition of this.partitions.values()) {
+      const isr = partition.desiredIsr();
+      if (!isr) continue;
+      partition.pendingIsr = isr;
+      const request = { topic: partition.topic, partition: partition.partition, leaderEpoch: partition.leaderEpoch, isr };
+      this.options.node
+        .alterPartition(request, 5000)
+        .then((outcomes) => {
+          if (outcomes.some((o) => o.error !== null) && partition.pendingIsr === isr) partition.pendingIsr = null;
+        })
+        .catch(() => {
+          if (partition.pendingIsr === isr) partition.pendingIsr = null;
+        });
+    }
+  }
+}
+
+function logConfigOf(configs: Readonly<Record<string, string>>): Partial<LogConfig> {
+  const config: { retentionMs?: number; retentionBytes?: number; maxMessageBytes?: number } = {};
+  if (configs['retention.ms'] !== undefined) config.retentionMs = Number(configs['retention.ms']);
+  if (configs['retention.bytes'] !== undefined) config.retentionBytes = Number(configs['retention.bytes']);
+  if (configs['max.message.bytes'] !== undefined) config.maxMessageBytes = Math.max(1, Number(configs['max.message.bytes']));
+  return config;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,294 @@
+/**
+ * The producer, shaped like KafkaJS's `kafka.producer()`: `send` and `sendBatch` resolve with
+ * each partition's base offset once the leader (acks=1) or every in-sync replica (acks=-1,
+ * the default) has the records. Records for one partition are gathered for `lingerMs` or until
+ * `batchSize` bytes, then sent as one Kafka record batch to the partition's leader, wherever
+ * it runs; this tab's broker retries while leadership moves, up to `timeout`.
+ *
+ * Idempotent by default, as in Kafka: a random producer id and per-partition sequence numbers
+ * ride in each batch's header, so a batch retried after a lost answer is not written twice
+ * (the leader, or a follower that becomes leader, recognises it). One batch per partition is in
+ * flight at a time, so a partition's records land in send order; batches wait behind it and
+ * leave together, which is where the throughput comes from.
+ */
+import { ClientDisconnectedError, RecordTooLargeError, UnknownTopicOrPartitionError } from '../errors';
+import type { LocalBroker } from '../broker/local-broker';
+import type { Acks } from '../broker/partition';
+import { encodeRecordBatch } from '../protocol/record-batch';
+import type { RecordHeader, RecordInput } from '../protocol/record-batch';
+import { DEFAULT_BATCH_SIZE, Partitioner } from './partitioner';
+
+export interface ProducerConfig {
+  /** Default true. */
+  readonly idempotent?: boolean;
+  /** How long a record may wait for others to share its batch. Default 5 ms (Kafka 4). */
+  readonly lingerMs?: number;
+  /** A partition's batch leaves at once when its records reach this many bytes. Default 16 KiB. */
+  readonly batchSize?: number;
+  /** The largest batch sent while another is in flight. Default 1 MiB (Kafka's max.request.size). */
+  readonly maxRequestBytes?: number;
+}
+
+export type MessageBytes = string | Uint8Array | null;
+
+export interface Message {
+  readonly key?: MessageBytes;
+  readonly value: MessageBytes;
+  readonly partition?: number;
+  readonly headers?: Readonly<Record<string, string | Uint8Array>>;
+  /** Milliseconds since the epoch, as a string (KafkaJS) or a number. Default now. */
+  readonly timestamp?: string | number;
+}
+
+export interface ProducerRecord {
+  readonly topic: string;
+  readonly messages: readonly Message[];
+  /** -1 (all in-sync replicas, default), 1 (the leader) or 0 (no answer awaited). */
+  readonly acks?: Acks;
+  /** How long to keep trying, leader moves included. Default 30000 ms. */
+  readonly timeout?: number;
+}
+
+export interface ProducerBatch {
+  readonly topicMessages: readonly { readonly topic: string; readonly messages: readonly Message[] }[];
+  readonly acks?: Acks;
+  readonly timeout?: number;
+}
+
+/** KafkaJS's RecordMetadata: offsets as strings, one entry per partition a send touched. */
+export interface RecordMetadata {
+  readonly topicName: string;
+  readonly partition: number;
+  readonly errorCode: number;
+  readonly baseOffset: string;
+  readonly logAppendTime: string;
+}
+
+interface PendingRecord {
+  readonly record: RecordInput;
+  readonly bytes: number;
+  readonly acks: Acks;
+  readonly deadline: number;
+  readonly done: (result: { baseOffset: number } | { error: Error }) => void;
+}
+
+interface PartitionQueue {
+  readonly topic: string;
+  readonly partition: number;
+  pending: PendingRecord[];
+  pendingBytes: number;
+  inFlight: boolean;
+  lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  nextSequence: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const RECORD_OVERHEAD_BYTES = 24;
+const INT32_RANGE = 2 ** 31;
+
+const utf8 = new TextEncoder();
+
+export class Producer {
+  private readonly idempotent: boolean;
+  private readonly lingerMs: number;
+  private readonly batchSize: number;
+  private readonly maxRequestBytes: number;
+  private readonly partitioner: Partitioner;
+  private readonly queues = new Map<string, PartitionQueue>();
+  private readonly partitionCounts = new Map<string, number>();
+  private readonly producerId: number;
+  private producerEpoch = 0;
+  private closed = false;
+
+  constructor(
+    private readonly broker: LocalBroker,
+    config: ProducerConfig = {},
+  ) {
+    this.idempotent = config.idempotent ?? true;
+    this.lingerMs = config.lingerMs ?? 5;
+    this.batchSize = config.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.maxRequestBytes = config.maxRequestBytes ?? 1024 * 1024;
+    this.partitioner = new Partitioner({ batchSize: this.batchSize });
+    // Kafka asks a broker for a producer id; 2^47 random ids make a clash between two live
+    // producers of one cluster far less likely than a lost tab.
+    this.producerId = this.idempotent ? randomProducerId() : -1;
+  }
+
+  async connect(): Promise<void> {
+    this.closed = false;
+    await this.refreshPartitionCounts();
+  }
+
+  async disconnect(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.queues.values()].map((queue) => this.drain(queue)));
+  }
+
+  async send({ topic, messages, acks = -1, timeout = DEFAULT_TIMEOUT_MS }: ProducerRecord): Promise<RecordMetadata[]> {
+    return this.sendBatch({ topicMessages: [{ topic, messages }], acks, timeout });
+  }
+
+  async sendBatch({ topicMessages, acks = -1, timeout = DEFAULT_TIMEOUT_MS }: ProducerBatch): Promise<RecordMetadata[]> {
+    if (this.closed) throw new ClientDisconnectedError('producer');
+    const deadline = Date.now() + timeout;
+    const results: Promise<{ topic: string; partition: number; baseOffset: number }>[] = [];
+    for (const { topic, messages } of topicMessages) {
+      const numPartitions = await this.partitionCount(topic);
+      for (const message of messages) {
+        const record = toRecordInput(message);
+        const partition = this.partitioner.partition({ topic, key: record.key, partition: message.partition ?? null, numPartitions });
+        if (partition >= numPartitions) throw new UnknownTopicOrPartitionError(topic, partition);
+        results.push(this.enqueue(topic, partition, record, acks, deadline).then((baseOffset) => ({ topic, partition, baseOffset })));
+      }
+    }
+    const settled = await Promise.all(results);
+    const lowest = new Map<string, { topic: string; partition: number; baseOffset: number }>();
+    for (const result of settled) {
+      const key = `${result.topic}\u0000${result.partition}`;
+      const seen = lowest.get(key);
+      if (!seen || result.baseOffset < seen.baseOffset) lowest.set(key, result);
+    }
+    return [...lowest.values()].map(({ topic, partition, baseOffset }) => ({
+      topicName: topic,
+      partition,
+      errorCode: 0,
+      baseOffset: String(baseOffset),
+      logAppendTime: '-1',
+    }));
+  }
+
+  // ---------------------------------------------------------------- batching
+
+  private enqueue(topic: string, partition: number, record: RecordInput, acks: Acks, deadline: number): Promise<number> {
+    const queue = this.queue(topic, partition);
+    const bytes = recordBytes(record);
+    if (bytes > this.maxRequestBytes) return Promise.reject(new RecordTooLargeError(bytes, this.maxRequestBytes));
+    return new Promise<number>((resolve, reject) => {
+      queue.pending.push({
+        record,
+        bytes,
+        acks,
+        deadline,
+        done: (result) => ('error' in result ? reject(result.error) : resolve(result.baseOffset)),
+      });
+      queue.pendingBytes += bytes;
+      this.partitioner.recordAppended(topic, partition, bytes);
+      this.schedule(queue);
+    });
+  }
+
+  private queue(topic: string, partition: number): PartitionQueue {
+    const key = `${topic}\u0000${partition}`;
+    let queue = this.queues.get(key);
+    if (!queue) {
+      queue = { topic, partition, pending: [], pendingBytes: 0, inFlight: false, lingerTimer: undefined, nextSequence: 0 };
+      this.queues.set(key, queue);
+    }
+    return queue;
+  }
+
+  private schedule(queue: PartitionQueue): void {
+    if (queue.inFlight || queue.pending.length === 0) return;
+    if (queue.pendingBytes >= this.batchSize || this.lingerMs <= 0) {
+      clearTimeout(queue.lingerTimer);
+      queue.lingerTimer = undefined;
+      void this.flush(queue);
+    } else if (queue.lingerTimer === undefined) {
+      queue.lingerTimer = setTimeout(() => {
+        queue.lingerTimer = undefined;
+        void this.flush(queue);
+      }, this.lingerMs);
+    }
+  }
+
+  private async flush(queue: PartitionQueue): Promise<void> {
+    if (queue.inFlight || queue.pending.length === 0) return;
+    const taken: PendingRecord[] = [];
+    let bytes = 0;
+    while (queue.pending.length > 0 && (taken.length === 0 || bytes + queue.pending[0]!.bytes <= this.maxRequestBytes)) {
+      const next = queue.pending.shift()!;
+      taken.push(next);
+      bytes += next.bytes;
+    }
+    queue.pendingBytes -= bytes;
+    queue.inFlight = true;
+    this.partitioner.onBatchFull(queue.topic, queue.partition);
+    const acks: Acks = taken.some((p) => p.acks === -1) ? -1 : taken.some((p) => p.acks === 1) ? 1 : 0;
+    const timeout = Math.max(1, Math.max(...taken.map((p) => p.deadline)) - Date.now());
+    const baseSequence = queue.nextSequence;
+    const epoch = this.producerEpoch;
+    try {
+      const batch = encodeRecordBatch(
+        taken.map((p) => p.record),
+        this.idempotent ? { producerId: this.producerId, producerEpoch: epoch, baseSequence } : {},
+      );
+      queue.nextSequence = (baseSequence + taken.length) % INT32_RANGE;
+      const result = await this.broker.produce(queue.topic, queue.partition, batch, acks, timeout);
+      taken.forEach((p, i) => p.done({ baseOffset: result.baseOffset + i }));
+    } catch (error) {
+      // The batch may or may not have been written: a new epoch restarts every sequence, so
+      // what follows is not refused as out of order (Kafka bumps the epoch the same way).
+      if (this.producerEpoch === epoch) this.bumpEpoch();
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const p of taken) p.done({ error: failure });
+    } finally {
+      queue.inFlight = false;
+      this.schedule(queue);
+    }
+  }
+
+  private bumpEpoch(): void {
+    this.producerEpoch = (this.producerEpoch + 1) % 32768;
+    for (const queue of this.queues.values()) queue.nextSequence = 0;
+  }
+
+  private async drain(queue: PartitionQueue): Promise<void> {
+    while (queue.inFlight || queue.pending.length > 0) {
+      if (!queue.inFlight) {
+        clearTimeout(queue.lingerTimer);
+        queue.lingerTimer = undefined;
+        void this.flush(queue);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  // ---------------------------------------------------------------- metadata
+
+  private async partitionCount(topic: string): Promise<number> {
+    const known = this.partitionCounts.get(topic);
+    if (known !== undefined) return known;
+    await this.refreshPartitionCounts();
+    const count = this.partitionCounts.get(topic);
+    if (count === undefined) throw new UnknownTopicOrPartitionError(topic, -1);
+    return count;
+  }
+
+  private async refreshPartitionCounts(): Promise<void> {
+    const metadata = await this.broker.clusterMetadata();
+    for (const topic of metadata.topics) this.partitionCounts.set(topic.name, topic.partitions.length);
+  }
+}
+
+function toBytes(value: MessageBytes | undefined): Uint8Array | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? utf8.encode(value) : value;
+}
+
+function toRecordInput(message: Message): RecordInput {
+  const headers: RecordHeader[] = Object.entries(message.headers ?? {}).map(([key, value]) => ({ key, value: toBytes(value) }));
+  const timestamp = message.timestamp === undefined ? Date.now() : Number(message.timestamp);
+  return { key: toBytes(message.key), value: toBytes(message.value), timestamp, headers };
+}
+
+function recordBytes(record: RecordInput): number {
+  let bytes = RECORD_OVERHEAD_BYTES + (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+  for (const header of record.headers ?? []) bytes += header.key.length + (header.value?.byteLength ?? 0) + 4;
+  return bytes;
+}
+
+function randomProducerId(): number {
+  const words = new Uint32Array(2);
+  crypto.getRandomValues(words);
+  return (words[0]! % 2 ** 15) * 2 ** 32 + words[1]!;
+}
