@@ -46,7 +46,12 @@ function playwrightDisabledFeatures(): string[] {
  * resolve here). Pages must also hold camera+microphone permission: see grantWebRtcPermissions.
  */
 const webRtcOnLoopback = ['--allow-loopback-in-peer-connection'];
-const disabledFeatures = [...new Set([...playwrightDisabledFeatures(), 'WebRtcHideLocalIpsWithMdns'])];
+/**
+ * Same-site tabs would otherwise share renderer processes (Chromium reuses one process for up
+ * to a threshold of main frames per site): crashing one tab's renderer would crash its
+ * neighbours too, and the tests need to kill one broker tab alone.
+ */
+const disabledFeatures = [...new Set([...playwrightDisabledFeatures(), 'WebRtcHideLocalIpsWithMdns', 'ProcessPerSiteUpToMainFrameThreshold'])];
 
 export const chromiumArgs: readonly string[] = [
   '--no-sandbox',
