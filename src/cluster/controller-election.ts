@@ -493,6 +493,9 @@ export class ControllerElection {
   // ---------------------------------------------------------------- time and elections
 
   private step(now: number): void {
+    // A member that said goodbye leaves the view first: a view of two whose other member
+    // left must not cost the controller its majority (Raft's leader removing a server).
+    if (this._phase === 'active') this.maybeChangeView(now);
     if (this._phase === 'active' && !this.hasReachableMajority(now)) this.resign('lostMajority', now);
     const controller = this._controllerId;
     if (controller !== null && controller !== this.brokerId && !this.membership.isLive(controller, now)) {

@@ -226,3 +226,66 @@ for (const how of ['closes', 'crashes'] as const) {
     await expect.poll(() => replicasInSync([producerTab, consumerTab, returned], 'orders'), { timeout: 15_000 }).toBe(true);
   });
 }
+
+test('with min.insync.replicas 2 and two of three tabs gone, acks=all is refused with NotEnoughReplicasError, and nothing is lost once a tab returns', async ({ context }) => {
+  test.setTimeout(120_000);
+  const cluster = `min-isr-${Date.now()}`;
+  const pages = await Promise.all([0, 1, 2].map(() => joinTab(context, cluster)));
+  for (const page of pages) {
+    await expect
+      .poll(async () => (await page.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().describeCluster())).brokers.filter((b) => b.active).length, { timeout: 30_000 })
+      .toBe(3);
+  }
+  // The survivor is the highest id, the controller at the end: a cluster view of two cannot lose
+  // its controller and go on (the majority rule; see the README's known limits).
+  const ids = await Promise.all(pages.map((page) => page.evaluate(() => (window as unknown as ClusterWindow).tabka.brokerId)));
+  const order = [...pages].sort((a, b) => ids[pages.indexOf(b)]! - ids[pages.indexOf(a)]!);
+  const [survivor, first, second] = order as [Page, Page, Page];
+  await survivor.evaluate(() =>
+    (window as unknown as ClusterWindow).tabka.admin().createTopics({
+      topics: [{ topic: 'ledger', numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+    }),
+  );
+  const send = (page: Page, from: number, count: number, acks: -1 | 1) =>
+    page.evaluate(
+      async ({ from, count, acks }) => {
+        const producer = (window as unknown as ClusterWindow).tabka.producer();
+        const messages = Array.from({ length: count }, (_, i) => ({ value: String(from + i) }));
+        return producer.send({ topic: 'ledger', messages, acks, timeout: 3000 }).then(
+          () => 'ok',
+          (error: Error) => error.name,
+        );
+      },
+      { from, count, acks },
+    );
+  expect(await send(survivor, 0, 1000, -1)).toBe('ok');
+
+  await first.close();
+  await expect.poll(() => send(survivor, 1000, 100, -1), { timeout: 20_000 }).toBe('ok'); // 2 in sync: still fine
+  await second.close();
+  // Alone in the ISR: acks=all is refused and writes nothing; acks=1 still goes through.
+  await expect.poll(() => send(survivor, 5000, 100, -1), { timeout: 20_000 }).toBe('NotEnoughReplicasError');
+  expect(await send(survivor, 2000, 100, 1)).toBe('ok');
+
+  const returned = await joinTab(context, cluster);
+  await expect.poll(() => send(survivor, 3000, 100, -1), { timeout: 30_000 }).toBe('ok');
+  const values = await returned.evaluate(async () => {
+    const consumer = (window as unknown as ClusterWindow).tabka.consumer({ groupId: 'check' });
+    await consumer.subscribe({ topic: 'ledger', fromBeginning: true });
+    const seen: number[] = [];
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(Number(new TextDecoder().decode(message.value!))) });
+    const deadline = Date.now() + 20_000;
+    while (seen.length < 1300 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await consumer.stop();
+    return seen;
+  });
+  const refusedWrites = values.filter((v) => v >= 5000);
+  expect(refusedWrites).toEqual([]);
+  const expected = [...range(0, 1100), ...range(2000, 2100), ...range(3000, 3100)];
+  expect(values.filter((v) => v < 5000).sort((a, b) => a - b)).toEqual(expected);
+});
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}

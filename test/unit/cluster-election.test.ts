@@ -188,6 +188,16 @@ describe('ControllerElection', () => {
     expectController(cluster, 3);
   });
 
+  it('a controller whose only other member leaves stays the controller of a view of one', () => {
+    const cluster = formed(1, 2, 3);
+    cluster.leave(2).runFor(2000);
+    expectController(cluster, 3);
+    cluster.leave(1).runFor(3 * SESSION);
+    expectController(cluster, 3);
+    expect(cluster.machine(3).knownBrokers).toEqual([3]);
+    expect(cluster.eventsOf(3, 'resignedController')).toEqual([]);
+  });
+
   it('a crashed broker stays known, so losing most of the cluster stops elections', () => {
     const cluster = formed(1, 2, 3, 4, 5);
     cluster.crash(5, { notify: true }).crash(4, { notify: true }).crash(3, { notify: true }).runFor(4 * SESSION);
