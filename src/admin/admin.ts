@@ -58,6 +58,14 @@ export interface TopicMetadata {
   readonly partitions: PartitionMetadata[];
 }
 
+export interface PartitionOffsetsDescription {
+  readonly partition: number;
+  readonly offset: string;
+  readonly high: string;
+  readonly low: string;
+  readonly logEndOffset: string;
+}
+
 const DEFAULT_TIMEOUT_MS = 5000;
 const LEADER_NOT_AVAILABLE = 5;
 
@@ -122,6 +130,33 @@ export class Admin {
         };
       }),
     };
+  }
+
+  /**
+   * As KafkaJS: per partition, `offset` and `high` are the high watermark (the end consumers
+   * see), `low` the log start; `logEndOffset` also counts records not yet on every ISR member.
+   */
+  async fetchTopicOffsets(topic: string): Promise<PartitionOffsetsDescription[]> {
+    const metadata = await this.tabka.broker.clusterMetadata();
+    const found = metadata.topics.find((t) => t.name === topic);
+    if (!found) throw new UnknownTopicOrPartitionError(topic, -1);
+    return Promise.all(
+      found.partitions.map(async ({ partition }) => {
+        const offsets = await this.tabka.broker.offsets(topic, partition);
+        return {
+          partition,
+          offset: String(offsets.highWatermark),
+          high: String(offsets.highWatermark),
+          low: String(offsets.logStartOffset),
+          logEndOffset: String(offsets.logEndOffset),
+        };
+      }),
+    );
+  }
+
+  /** As KafkaJS: deletes every record before each offset (-1: the high watermark). */
+  async deleteTopicRecords({ topic, partitions }: { topic: string; partitions: readonly { partition: number; offset: string }[] }): Promise<void> {
+    await Promise.all(partitions.map(({ partition, offset }) => this.tabka.broker.deleteRecords(topic, partition, Number(offset))));
   }
 
   /** As KafkaJS's describeCluster: the brokers, the controller's id and the cluster id. */

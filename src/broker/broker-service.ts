@@ -140,6 +140,10 @@ export class BrokerService {
     return transfer({ ...result, batches }, batches.map((batch) => batch.buffer));
   }
 
+  deleteRecords(topic: string, partition: number, offset: number): Promise<number> {
+    return this.replicas().deleteRecords(topic, partition, offset);
+  }
+
   offsets(topic: string, partition: number): Promise<PartitionOffsets> {
     return this.replicas().offsets(topic, partition);
   }

@@ -122,6 +122,11 @@ export class LocalBroker {
     return this.service.offsets(topic, partition);
   }
 
+  /** Kafka's DeleteRecords, through the partition's leader (-1: up to the high watermark). Returns the new log start. */
+  deleteRecords(topic: string, partition: number, offset: number): Promise<number> {
+    return this.service.deleteRecords(topic, partition, offset);
+  }
+
   replicaStatus(): Promise<ReplicaStatus[]> {
     return this.service.replicaStatus();
   }

@@ -7,7 +7,7 @@
  * Consumers read only below the high watermark. A follower appends what it fetched, with the
  * leader's offsets and epochs, and learns the high watermark from the leader.
  */
-import { FencedLeaderEpochError, NotEnoughReplicasError, NotLeaderOrFollowerError, RequestTimedOutError } from '../errors';
+import { FencedLeaderEpochError, NotEnoughReplicasError, NotLeaderOrFollowerError, OffsetOutOfRangeError, RequestTimedOutError } from '../errors';
 import { ProducerStateTable } from '../log/producer-state';
 import type { AppendResult, PartitionLog, ReadResult } from '../log/partition-log';
 import { UNDEFINED_EPOCH, latestEpoch } from '../log/leader-epoch-cache';
@@ -179,6 +179,22 @@ export class Partition {
     }
     const read = offset < this.hw ? await this.log.read(offset, { maxBytes, maxOffset: this.hw }) : await this.checkedEmptyRead(offset);
     return { ...read, highWatermark: this.hw, divergingEpoch: null };
+  }
+
+  /** Kafka's DeleteRecords (leader only): moves the log start to `offset` (-1: the high watermark). */
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    this.requireLeader();
+    const target = offset === -1 ? this.hw : offset;
+    if (target > this.hw || target < 0) {
+      throw new OffsetOutOfRangeError(this.topic, this.partition, target, this.log.logStartOffset, this.hw);
+    }
+    return this.writes.run(() => this.log.deleteRecordsBefore(target));
+  }
+
+  /** A follower's log start follows the leader's (after DeleteRecords or retention there). */
+  async followLogStart(leaderLogStart: number): Promise<void> {
+    if (leaderLogStart <= this.log.logStartOffset || leaderLogStart > this.log.logEndOffset) return;
+    await this.writes.run(() => this.log.deleteRecordsBefore(leaderLogStart));
   }
 
   /** The ISR this leader wants now, if it differs from the current one and nothing is pending. */

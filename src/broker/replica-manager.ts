@@ -6,7 +6,7 @@
  * Fetch from peers. Requests from this tab's own page are routed to the partition's leader,
  * wherever it is, and retried while leadership moves.
  */
-import { NotLeaderOrFollowerError, RequestTimedOutError, TabkaError, UnknownTopicOrPartitionError } from '../errors';
+import { InvalidRequestError, NotLeaderOrFollowerError, RequestTimedOutError, TabkaError, UnknownTopicOrPartitionError } from '../errors';
 import type { MetadataImage, TopicImage } from '../cluster/metadata-image';
 import type { LogConfig } from '../log/log-config';
 import type { LogManager } from '../log/log-manager';
@@ -69,6 +69,12 @@ export class ReplicaManager {
     const peers = options.node.peers;
     peers.handle(ApiKey.Produce, (_from, request) => this.serveProduce(request));
     peers.handle(ApiKey.Fetch, (_from, request) => this.serveFetch(request));
+    peers.handle(ApiKey.DeleteRecords, async (_from, { body }) => {
+      const request = parseFetchRequest({ ...body, replicaId: -1, leaderEpoch: -1, lastFetchedEpoch: -1, maxWaitMs: 0, maxBytes: 1, offset: 0 });
+      const offset = body['offset'];
+      if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < -1) throw new InvalidRequestError('offset must be an offset or -1');
+      return { body: { logStartOffset: await this.local(request.topic, request.partition).deleteRecordsBefore(offset) } };
+    });
     peers.handle(ApiKey.ListOffsets, async (_from, { body }) => {
       const request = parseFetchRequest({ ...body, offset: 0, replicaId: -1, leaderEpoch: -1, lastFetchedEpoch: -1, maxWaitMs: 0, maxBytes: 1 });
       return { body: { ...this.localOffsets(request.topic, request.partition) } };
@@ -126,6 +132,17 @@ export class ReplicaManager {
       if (leader === this.brokerId) return this.localOffsets(topic, partition);
       const reply = await this.options.node.peers.request(leader, ApiKey.ListOffsets, { body: { topic, partition } }, remaining);
       return parsePartitionOffsets(reply.body);
+    });
+  }
+
+  /** Kafka's DeleteRecords through the leader: the new log start. */
+  async deleteRecords(topic: string, partition: number, offset: number, timeoutMs = 5000): Promise<number> {
+    return this.toLeader(topic, partition, timeoutMs, async (leader, remaining) => {
+      if (leader === this.brokerId) return this.local(topic, partition).deleteRecordsBefore(offset);
+      const reply = await this.options.node.peers.request(leader, ApiKey.DeleteRecords, { body: { topic, partition, offset } }, remaining);
+      const logStart = reply.body['logStartOffset'];
+      if (typeof logStart !== 'number') throw new InvalidRequestError('the leader answered DeleteRecords without a log start');
+      return logStart;
     });
   }
 
@@ -286,6 +303,7 @@ export class ReplicaManager {
     } else {
       partition.learnHighWatermark(result.highWatermark);
     }
+    await partition.followLogStart(result.logStartOffset);
   }
 
   // ---------------------------------------------------------------- ISR

@@ -9,6 +9,7 @@ export enum ApiKey {
   Metadata = 3,
   CreateTopics = 19,
   DeleteTopics = 20,
+  DeleteRecords = 21,
   OffsetsForLeaderEpoch = 23,
   SaslAuthenticate = 36,
   AlterPartition = 56,

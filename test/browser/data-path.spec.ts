@@ -106,6 +106,28 @@ test('a producer tab sends keyed records with acks=all and a consumer tab reads 
   expect([...partitionsOfKey.values()].filter((partitions) => partitions.size > 1)).toEqual([]);
   // Every replica holds every record: acks=all waited for the ISR.
   await expect.poll(() => replicasInSync(pages, 'events'), { timeout: 10_000 }).toBe(true);
+
+  // Admin: offsets per partition, then DeleteRecords moves the log start on every replica.
+  const offsets = await consumerTab.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().fetchTopicOffsets('events'));
+  expect(offsets.map((o) => Number(o.high)).reduce((a, b) => a + b, 0)).toBe(5000);
+  expect(offsets.every((o) => o.low === '0' && o.offset === o.high && o.logEndOffset === o.high)).toBe(true);
+  await consumerTab.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().deleteTopicRecords({ topic: 'events', partitions: [{ partition: 0, offset: '100' }] }));
+  const logStarts = () =>
+    Promise.all(pages.map((page) => page.evaluate(async () => (await (window as unknown as ClusterWindow).tabka.broker.replicaStatus()).find((r) => r.topic === 'events' && r.partition === 0)?.logStartOffset)));
+  await expect.poll(logStarts, { timeout: 10_000 }).toEqual([100, 100, 100]);
+  const beyond = await consumerTab.evaluate(() =>
+    (window as unknown as ClusterWindow).tabka.admin().deleteTopicRecords({ topic: 'events', partitions: [{ partition: 1, offset: '999999' }] }).then(() => 'deleted', (e: Error) => e.name),
+  );
+  expect(beyond).toBe('OffsetOutOfRangeError');
+
+  // Topic configs are enforced by the brokers: max.message.bytes refuses a larger batch.
+  const tooLarge = await producerTab.evaluate(async () => {
+    const admin = (window as unknown as ClusterWindow).tabka.admin();
+    await admin.createTopics({ topics: [{ topic: 'tiny', numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'max.message.bytes', value: '1000' }] }] });
+    const producer = (window as unknown as ClusterWindow).tabka.producer();
+    return producer.send({ topic: 'tiny', messages: [{ value: 'x'.repeat(5000) }], timeout: 5000 }).then(() => 'sent', (e: Error) => e.name);
+  });
+  expect(tooLarge).toBe('RecordTooLargeError');
 });
 
 
