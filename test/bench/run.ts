@@ -5,6 +5,7 @@ import type { Browser } from '@playwright/test';
 import { createServer } from 'vite';
 import { WEBRTC_PERMISSIONS, chromiumArgs, chromiumPath } from '../browser/chromium';
 import { clusterTimings } from './cluster-suite';
+import { RECORD_BYTES, dataFigures } from './data-suite';
 import type { StorageRound } from './storage-bench';
 import type { StorageShape } from './storage-shape';
 
@@ -115,7 +116,31 @@ async function clusterSuite({ browser, baseUrl }: BenchEnv): Promise<SuiteResult
   };
 }
 
-const suites: Record<string, Suite> = { storage: storageSuite, cluster: clusterSuite };
+async function dataSuite({ browser, baseUrl }: BenchEnv): Promise<SuiteResult> {
+  const d = await dataFigures(browser, baseUrl, [...WEBRTC_PERMISSIONS]);
+  const rf3Bytes = d.produceRf3AcksAllRecordsPerSec * RECORD_BYTES;
+  const figures: Figure[] = [
+    { metric: 'produce, RF 1, acks=1', platform: d.rawIdbWriteRecordsPerSec, tabka: d.produceRf1RecordsPerSec, ratio: d.produceRf1RecordsPerSec / d.rawIdbWriteRecordsPerSec, floor: 0.5, unit: 'records/s vs raw IndexedDB write' },
+    { metric: 'produce, RF 3, acks=all (bytes)', platform: d.rawDataChannelBytesPerSec, tabka: rf3Bytes, ratio: rf3Bytes / d.rawDataChannelBytesPerSec, floor: 0.4, unit: 'bytes/s vs one raw data channel' },
+    { metric: 'consume 1M records from the start', platform: d.rawIdbReadRecordsPerSec, tabka: d.consumeRecordsPerSec, ratio: d.consumeRecordsPerSec / d.rawIdbReadRecordsPerSec, floor: 0.8, unit: 'records/s vs raw IndexedDB read' },
+  ];
+  return {
+    figures,
+    timings: [
+      { metric: 'end-to-end latency p50 (acks=all)', ms: d.e2eLatencyP50Ms, ceiling: 5, runs: [d.e2eLatencyP50Ms] },
+      { metric: 'end-to-end latency p99 (acks=all)', ms: d.e2eLatencyP99Ms, ceiling: 25, runs: [d.e2eLatencyP99Ms] },
+      { metric: 'leader failover (leader tab hangs)', ms: d.leaderFailoverMs, ceiling: 3000, runs: [d.leaderFailoverMs] },
+    ],
+    json: {
+      ...d,
+      produceRf1VsRawWrite: round3(figures[0]!.ratio),
+      produceRf3AcksAllBytesVsRawChannel: round3(figures[1]!.ratio),
+      consumeVsRawRead: round3(figures[2]!.ratio),
+    },
+  };
+}
+
+const suites: Record<string, Suite> = { storage: storageSuite, cluster: clusterSuite, data: dataSuite };
 
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000;

@@ -1,0 +1,276 @@
+// The data path in real Chromium: produce, replicate, consume, latency and leader failover,
+// each beside the platform limit it is bound by, measured in the same run (raw IndexedDB
+// writes and reads in a worker, one bare RTCDataChannel between two tabs).
+import type { Browser, BrowserContext, Page } from '@playwright/test';
+import type { Tabka } from '../../src/index';
+import type { StorageRound } from './storage-bench';
+import type { StorageShape } from './storage-shape';
+
+type ClusterWindow = Window & { tabka: Tabka };
+
+export interface DataFigures {
+  rawIdbWriteRecordsPerSec: number;
+  rawIdbReadRecordsPerSec: number;
+  rawDataChannelBytesPerSec: number;
+  produceRf1RecordsPerSec: number;
+  produceRf3AcksAllRecordsPerSec: number;
+  consumeRecordsPerSec: number;
+  e2eLatencyP50Ms: number;
+  e2eLatencyP99Ms: number;
+  leaderFailoverMs: number;
+}
+
+const RECORD_BYTES = 100;
+const RF1_RECORDS = 1_000_000;
+const RF3_RECORDS = 200_000;
+const CHANNEL_BYTES = 256 * 1024 * 1024;
+const LATENCY_SECONDS = 5;
+
+async function openTabs(context: BrowserContext, baseUrl: string, count: number, cluster: string): Promise<Page[]> {
+  const url = new URL(`test/browser/pages/cluster.html?${new URLSearchParams({ cluster, via: 'broadcast' })}`, baseUrl).href;
+  const pages = await Promise.all(Array.from({ length: count }, () => context.newPage()));
+  await Promise.all(pages.map((page) => page.goto(url)));
+  await Promise.all(pages.map((page) => page.waitForSelector('body[data-ready="true"]', { state: 'attached' })));
+  const deadline = Date.now() + 60_000;
+  for (const page of pages) {
+    for (;;) {
+      const active = await page.evaluate(async () => (await (window as unknown as ClusterWindow).tabka.admin().describeCluster()).brokers.filter((b) => b.active).length);
+      if (active === count) break;
+      if (Date.now() > deadline) throw new Error('the cluster did not form');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return pages;
+}
+
+async function createTopic(page: Page, topic: string, replicationFactor: number, configs: Record<string, string> = {}): Promise<number> {
+  return page.evaluate(
+    async ({ topic, replicationFactor, configs }) => {
+      const admin = (window as unknown as ClusterWindow).tabka.admin();
+      const configEntries = Object.entries(configs).map(([name, value]) => ({ name, value }));
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor, configEntries }] });
+      return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions[0]!.leader;
+    },
+    { topic, replicationFactor, configs },
+  );
+}
+
+const brokerIdOf = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as ClusterWindow).tabka.brokerId);
+
+/** Sends `count` records of RECORD_BYTES, `perSend` per send with `inFlight` sends outstanding; returns records/s. */
+function produce(page: Page, topic: string, count: number, acks: -1 | 1): Promise<number> {
+  return page.evaluate(
+    async ({ topic, count, acks, recordBytes }) => {
+      const producer = (window as unknown as ClusterWindow).tabka.producer();
+      await producer.connect();
+      const value = new Uint8Array(recordBytes);
+      const perSend = 10_000;
+      const start = performance.now();
+      const sends: Promise<unknown>[] = [];
+      for (let sent = 0; sent < count; sent += perSend) {
+        const messages = Array.from({ length: Math.min(perSend, count - sent) }, () => ({ value }));
+        sends.push(producer.send({ topic, messages, acks, timeout: 120_000 }));
+        // A few sends outstanding, like an app that does not await each one.
+        if (sends.length >= 4) await sends.shift();
+      }
+      await Promise.all(sends);
+      return (count / (performance.now() - start)) * 1000;
+    },
+    { topic, count, acks, recordBytes: RECORD_BYTES },
+  );
+}
+
+function consumeAll(page: Page, topic: string, count: number): Promise<number> {
+  return page.evaluate(
+    async ({ topic, count }) => {
+      const consumer = (window as unknown as ClusterWindow).tabka.consumer({ groupId: 'bench', maxBytesPerPartition: 8 * 1024 * 1024 });
+      await consumer.subscribe({ topic, fromBeginning: true });
+      const progress = { seen: 0, doneAt: 0 };
+      const start = performance.now();
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          progress.seen += batch.messages.length;
+          if (progress.seen >= count && progress.doneAt === 0) progress.doneAt = performance.now();
+        },
+      });
+      while (progress.doneAt === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const rate = (count / (progress.doneAt - start)) * 1000;
+      await consumer.stop();
+      return rate;
+    },
+    { topic, count },
+  );
+}
+
+async function rawIndexedDb(browser: Browser, baseUrl: string): Promise<{ write: number; read: number }> {
+  const page = await browser.newPage();
+  await page.goto(new URL('test/bench/index.html', baseUrl).href);
+  await page.waitForSelector('body[data-ready="true"]');
+  const shape: StorageShape = { records: 200_000, perBatch: 1000, recordBytes: RECORD_BYTES, readMaxBytes: 50 * 1024 * 1024 };
+  const rounds = await page.evaluate(
+    ([s, n]) => (window as unknown as { bench: { storage(s: StorageShape, n: number): Promise<StorageRound[]> } }).bench.storage(s, n),
+    [shape, 3] as const,
+  );
+  await page.close();
+  const best = (pick: (r: StorageRound) => number) => Math.max(...rounds.map((r) => (shape.records / pick(r)) * 1000));
+  return { write: Math.round(best((r) => r.raw.writeMs)), read: Math.round(best((r) => r.raw.readMs)) };
+}
+
+async function rawDataChannel(context: BrowserContext, baseUrl: string): Promise<number> {
+  const url = new URL('test/bench/pages/channel.html', baseUrl).href;
+  const [a, b] = await Promise.all([context.newPage(), context.newPage()]);
+  await Promise.all([a!.goto(url), b!.goto(url)]);
+  const room = `raw-${Date.now()}`;
+  type RawWindow = Window & { rawChannel: { receive(room: string, bytes: number): Promise<number>; send(room: string, bytes: number): Promise<void> } };
+  const received = b!.evaluate(([r, n]) => (window as unknown as RawWindow).rawChannel.receive(r, n), [room, CHANNEL_BYTES] as const);
+  await a!.evaluate(([r, n]) => (window as unknown as RawWindow).rawChannel.send(r, n), [room, CHANNEL_BYTES] as const);
+  const rate = await received;
+  await Promise.all([a!.close(), b!.close()]);
+  return Math.round(rate);
+}
+
+/** Producer tab -> leader tab -> consumer tab, 1000 records/s, acks=all, linger 0. */
+async function latency(producerTab: Page, consumerTab: Page, topic: string): Promise<{ p50: number; p99: number }> {
+  const samples = consumerTab.evaluate(
+    async ({ topic, seconds }) => {
+      const consumer = (window as unknown as ClusterWindow).tabka.consumer({ groupId: 'latency', maxWaitTimeInMs: 1000 });
+      await consumer.subscribe({ topic, fromBeginning: false });
+      const latencies: number[] = [];
+      const decoder = new TextDecoder();
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          const now = performance.timeOrigin + performance.now();
+          for (const m of batch.messages) latencies.push(now - Number(decoder.decode(m.value!)));
+        },
+      });
+      (window as unknown as { latencyReady: boolean }).latencyReady = true;
+      await new Promise((resolve) => setTimeout(resolve, (seconds + 2) * 1000));
+      await consumer.stop();
+      return latencies;
+    },
+    { topic, seconds: LATENCY_SECONDS },
+  );
+  while (!(await consumerTab.evaluate(() => (window as unknown as { latencyReady?: boolean }).latencyReady === true))) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 500)); // the consumer's first fetch is parked at the leader
+  await producerTab.evaluate(
+    async ({ topic, seconds }) => {
+      const producer = (window as unknown as ClusterWindow).tabka.producer({ lingerMs: 0 });
+      await producer.connect();
+      const start = performance.now();
+      let sent = 0;
+      const pending: Promise<unknown>[] = [];
+      while (performance.now() - start < seconds * 1000) {
+        const due = Math.floor(performance.now() - start); // one record per millisecond
+        for (; sent < due; sent++) {
+          pending.push(producer.send({ topic, messages: [{ value: String(performance.timeOrigin + performance.now()) }], acks: -1 }));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await Promise.all(pending);
+    },
+    { topic, seconds: LATENCY_SECONDS },
+  );
+  const latencies = (await samples).sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
+  return { p50: round2(at(0.5)), p99: round2(at(0.99)) };
+}
+
+/** The leader tab hangs (no goodbye): time until an acks=all send started after that succeeds. */
+async function leaderFailover(pages: Page[], topic: string, leader: number): Promise<number> {
+  const ids = await Promise.all(pages.map(brokerIdOf));
+  const victim = pages[ids.indexOf(leader)]!;
+  const producerTab = pages.find((p) => p !== victim)!;
+  type FailoverWindow = ClusterWindow & { acks: { start: number; end: number }[]; stopSending: boolean };
+  const sending = producerTab.evaluate(async (topic) => {
+    const w = window as unknown as FailoverWindow;
+    w.acks = [];
+    w.stopSending = false;
+    const producer = w.tabka.producer({ lingerMs: 0 });
+    while (!w.stopSending) {
+      const start = Date.now();
+      try {
+        await producer.send({ topic, messages: [{ value: 'x' }], acks: -1, timeout: 30_000 });
+        w.acks.push({ start, end: Date.now() });
+      } catch {
+        // counted by its absence
+      }
+    }
+  }, topic);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const hungAt = Date.now();
+  void victim.evaluate(() => {
+    for (;;) {
+      // the tab stops dead: no goodbye, silence
+    }
+  }).catch(() => undefined);
+  let recovered: number | undefined;
+  while (recovered === undefined && Date.now() - hungAt < 30_000) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const acks = await producerTab.evaluate(() => (window as unknown as FailoverWindow).acks);
+    recovered = acks.find((a) => a.start > hungAt + 100)?.end;
+  }
+  await producerTab.evaluate(() => ((window as unknown as FailoverWindow).stopSending = true));
+  await sending;
+  await victim.close({ runBeforeUnload: false }).catch(() => undefined);
+  if (recovered === undefined) throw new Error('acks=all sends did not resume within 30 s of the leader hanging');
+  return recovered - hungAt;
+}
+
+/**
+ * The bench runs under tsx, whose esbuild keeps function names with a `__name` helper; the
+ * callbacks handed to page.evaluate carry calls to it into the page, where it must exist.
+ */
+async function newContext(browser: Browser, permissions: string[]): Promise<BrowserContext> {
+  const context = await browser.newContext({ permissions });
+  await context.addInitScript('globalThis.__name = (target) => target;');
+  return context;
+}
+
+export async function dataFigures(browser: Browser, baseUrl: string, permissions: string[]): Promise<DataFigures> {
+  const raw = await rawIndexedDb(browser, baseUrl);
+  const channelContext = await newContext(browser, permissions);
+  const rawDataChannelBytesPerSec = await rawDataChannel(channelContext, baseUrl);
+  await channelContext.close();
+
+  // One tab: replication factor 1, acks=1, then a consumer reading it all back.
+  const single = await newContext(browser, permissions);
+  const [alone] = await openTabs(single, baseUrl, 1, `bench-rf1-${Date.now()}`);
+  await createTopic(alone!, 'rf1', 1);
+  const produceRf1RecordsPerSec = Math.round(await produce(alone!, 'rf1', RF1_RECORDS, 1));
+  const consumeRecordsPerSec = Math.round(await consumeAll(alone!, 'rf1', RF1_RECORDS));
+  await single.close();
+
+  // Three tabs: replication factor 3, acks=all, from a tab that leads nothing.
+  const trio = await newContext(browser, permissions);
+  const pages = await openTabs(trio, baseUrl, 3, `bench-rf3-${Date.now()}`);
+  const ids = await Promise.all(pages.map(brokerIdOf));
+  const rf3Leader = await createTopic(pages[0]!, 'rf3', 3);
+  const producerTab = pages.find((_, i) => ids[i] !== rf3Leader)!;
+  const produceRf3AcksAllRecordsPerSec = Math.round(await produce(producerTab, 'rf3', RF3_RECORDS, -1));
+
+  const latencyLeader = await createTopic(pages[0]!, 'latency', 3);
+  const others = pages.filter((_, i) => ids[i] !== latencyLeader);
+  const { p50, p99 } = await latency(others[0]!, others[1]!, 'latency');
+
+  const failoverLeader = await createTopic(pages[0]!, 'failover', 3, { 'min.insync.replicas': '2' });
+  const leaderFailoverMs = await leaderFailover(pages, 'failover', failoverLeader);
+  await trio.close();
+
+  return {
+    rawIdbWriteRecordsPerSec: raw.write,
+    rawIdbReadRecordsPerSec: raw.read,
+    rawDataChannelBytesPerSec,
+    produceRf1RecordsPerSec,
+    produceRf3AcksAllRecordsPerSec,
+    consumeRecordsPerSec,
+    e2eLatencyP50Ms: p50,
+    e2eLatencyP99Ms: p99,
+    leaderFailoverMs,
+  };
+}
+
+export { RECORD_BYTES };
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
