@@ -61,6 +61,7 @@ export class ReplicaManager {
   private readonly now: () => number;
   private readonly isrTimer: ReturnType<typeof setInterval>;
   private pendingImage: MetadataImage | null = null;
+  private readonly leaderWatchers = new Set<(image: MetadataImage) => void>();
   private syncing: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -80,7 +81,10 @@ export class ReplicaManager {
       return { body: { ...this.localOffsets(request.topic, request.partition) } };
     });
     this.isrTimer = setInterval(() => this.checkIsr(), ISR_CHECK_INTERVAL_MS);
-    options.node.onMetadata((image) => this.enqueueSync(image));
+    options.node.onMetadata((image) => {
+      for (const watcher of [...this.leaderWatchers]) watcher(image);
+      this.enqueueSync(image);
+    });
   }
 
   private get brokerId(): number {
@@ -165,7 +169,8 @@ export class ReplicaManager {
       try {
         if (!state) throw new UnknownTopicOrPartitionError(topic, partition);
         if (state.leader < 0) throw new NotLeaderOrFollowerError(topic, partition, this.brokerId, state.leader);
-        return await attempt(state.leader, remaining);
+        // A leader that went silent never answers: when the metadata names another, ask that one.
+        return await this.untilLeaderMoves(topic, partition, state.leaderEpoch, attempt(state.leader, remaining));
       } catch (error) {
         // An unknown topic may just be one this broker has not heard of yet.
         const retriable = error instanceof TabkaError && (error.retriable || error instanceof UnknownTopicOrPartitionError);
@@ -180,6 +185,19 @@ export class ReplicaManager {
     const local = this.local(topic, partition);
     if (!local.isLeader) throw new NotLeaderOrFollowerError(topic, partition, this.brokerId, local.leaderId);
     return { logStartOffset: local.log.logStartOffset, highWatermark: local.highWatermark, logEndOffset: local.logEndOffset };
+  }
+
+  private untilLeaderMoves<T>(topic: string, partition: number, leaderEpoch: number, work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const watcher = (image: MetadataImage) => {
+        const state = image.topics.get(topic)?.partitions[partition];
+        if (state?.leaderEpoch === leaderEpoch) return;
+        this.leaderWatchers.delete(watcher);
+        reject(new NotLeaderOrFollowerError(topic, partition, this.brokerId, state?.leader ?? -1));
+      };
+      this.leaderWatchers.add(watcher);
+      work.then(resolve, reject).finally(() => this.leaderWatchers.delete(watcher));
+    });
   }
 
   private local(topic: string, partition: number): Partition {

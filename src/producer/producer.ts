@@ -64,18 +64,27 @@ export interface RecordMetadata {
   readonly logAppendTime: string;
 }
 
-interface PendingRecord {
-  readonly record: RecordInput;
-  readonly bytes: number;
+/** One send's records for one partition: they leave in order, possibly over several batches. */
+interface PendingGroup {
+  readonly records: RecordInput[];
+  readonly sizes: number[];
   readonly acks: Acks;
   readonly deadline: number;
-  readonly done: (result: { baseOffset: number } | { error: Error }) => void;
+  /** Index of the next record to send. */
+  next: number;
+  /** Records sent but not yet acknowledged, plus those not sent. */
+  outstanding: number;
+  firstOffset: number | null;
+  failed: boolean;
+  readonly resolve: (baseOffset: number) => void;
+  readonly reject: (error: Error) => void;
 }
 
 interface PartitionQueue {
   readonly topic: string;
   readonly partition: number;
-  pending: PendingRecord[];
+  /** Groups with records left to send, oldest first. */
+  groups: PendingGroup[];
   pendingBytes: number;
   inFlight: boolean;
   lingerTimer: ReturnType<typeof setTimeout> | undefined;
@@ -134,11 +143,17 @@ export class Producer {
     const results: Promise<{ topic: string; partition: number; baseOffset: number }>[] = [];
     for (const { topic, messages } of topicMessages) {
       const numPartitions = await this.partitionCount(topic);
+      const byPartition = new Map<number, RecordInput[]>();
       for (const message of messages) {
         const record = toRecordInput(message);
         const partition = this.partitioner.partition({ topic, key: record.key, partition: message.partition ?? null, numPartitions });
         if (partition >= numPartitions) throw new UnknownTopicOrPartitionError(topic, partition);
-        results.push(this.enqueue(topic, partition, record, acks, deadline).then((baseOffset) => ({ topic, partition, baseOffset })));
+        let records = byPartition.get(partition);
+        if (!records) byPartition.set(partition, (records = []));
+        records.push(record);
+      }
+      for (const [partition, records] of byPartition) {
+        results.push(this.enqueue(topic, partition, records, acks, deadline).then((baseOffset) => ({ topic, partition, baseOffset })));
       }
     }
     const settled = await Promise.all(results);
@@ -159,18 +174,14 @@ export class Producer {
 
   // ---------------------------------------------------------------- batching
 
-  private enqueue(topic: string, partition: number, record: RecordInput, acks: Acks, deadline: number): Promise<number> {
+  private enqueue(topic: string, partition: number, records: RecordInput[], acks: Acks, deadline: number): Promise<number> {
     const queue = this.queue(topic, partition);
-    const bytes = recordBytes(record);
-    if (bytes > this.maxRequestBytes) return Promise.reject(new RecordTooLargeError(bytes, this.maxRequestBytes));
+    const sizes = records.map(recordBytes);
+    const tooLarge = sizes.find((bytes) => bytes > this.maxRequestBytes);
+    if (tooLarge !== undefined) return Promise.reject(new RecordTooLargeError(tooLarge, this.maxRequestBytes));
+    const bytes = sizes.reduce((sum, size) => sum + size, 0);
     return new Promise<number>((resolve, reject) => {
-      queue.pending.push({
-        record,
-        bytes,
-        acks,
-        deadline,
-        done: (result) => ('error' in result ? reject(result.error) : resolve(result.baseOffset)),
-      });
+      queue.groups.push({ records, sizes, acks, deadline, next: 0, outstanding: records.length, firstOffset: null, failed: false, resolve, reject });
       queue.pendingBytes += bytes;
       this.partitioner.recordAppended(topic, partition, bytes);
       this.schedule(queue);
@@ -181,14 +192,14 @@ export class Producer {
     const key = `${topic}\u0000${partition}`;
     let queue = this.queues.get(key);
     if (!queue) {
-      queue = { topic, partition, pending: [], pendingBytes: 0, inFlight: false, lingerTimer: undefined, nextSequence: 0 };
+      queue = { topic, partition, groups: [], pendingBytes: 0, inFlight: false, lingerTimer: undefined, nextSequence: 0 };
       this.queues.set(key, queue);
     }
     return queue;
   }
 
   private schedule(queue: PartitionQueue): void {
-    if (queue.inFlight || queue.pending.length === 0) return;
+    if (queue.inFlight || queue.groups.length === 0) return;
     if (queue.pendingBytes >= this.batchSize || this.lingerMs <= 0) {
       clearTimeout(queue.lingerTimer);
       queue.lingerTimer = undefined;
@@ -202,39 +213,71 @@ export class Producer {
   }
 
   private async flush(queue: PartitionQueue): Promise<void> {
-    if (queue.inFlight || queue.pending.length === 0) return;
-    const taken: PendingRecord[] = [];
-    let bytes = 0;
-    while (queue.pending.length > 0 && (taken.length === 0 || bytes + queue.pending[0]!.bytes <= this.maxRequestBytes)) {
-      const next = queue.pending.shift()!;
-      taken.push(next);
-      bytes += next.bytes;
-    }
+    if (queue.inFlight || queue.groups.length === 0) return;
+    const { records, parts, bytes } = this.takeBatch(queue);
     queue.pendingBytes -= bytes;
     queue.inFlight = true;
     this.partitioner.onBatchFull(queue.topic, queue.partition);
-    const acks: Acks = taken.some((p) => p.acks === -1) ? -1 : taken.some((p) => p.acks === 1) ? 1 : 0;
-    const timeout = Math.max(1, Math.max(...taken.map((p) => p.deadline)) - Date.now());
+    const groups = parts.map((part) => part.group);
+    const acks: Acks = groups.some((g) => g.acks === -1) ? -1 : groups.some((g) => g.acks === 1) ? 1 : 0;
+    const timeout = Math.max(1, Math.max(...groups.map((g) => g.deadline)) - Date.now());
     const baseSequence = queue.nextSequence;
     const epoch = this.producerEpoch;
     try {
-      const batch = encodeRecordBatch(
-        taken.map((p) => p.record),
-        this.idempotent ? { producerId: this.producerId, producerEpoch: epoch, baseSequence } : {},
-      );
-      queue.nextSequence = (baseSequence + taken.length) % INT32_RANGE;
+      const batch = encodeRecordBatch(records, this.idempotent ? { producerId: this.producerId, producerEpoch: epoch, baseSequence } : {});
+      queue.nextSequence = (baseSequence + records.length) % INT32_RANGE;
       const result = await this.broker.produce(queue.topic, queue.partition, batch, acks, timeout);
-      taken.forEach((p, i) => p.done({ baseOffset: result.baseOffset + i }));
+      let offset = result.baseOffset;
+      for (const { group, count } of parts) {
+        if (group.firstOffset === null) group.firstOffset = offset;
+        offset += count;
+        group.outstanding -= count;
+        if (group.outstanding === 0 && !group.failed) group.resolve(group.firstOffset);
+      }
     } catch (error) {
       // The batch may or may not have been written: a new epoch restarts every sequence, so
       // what follows is not refused as out of order (Kafka bumps the epoch the same way).
       if (this.producerEpoch === epoch) this.bumpEpoch();
       const failure = error instanceof Error ? error : new Error(String(error));
-      for (const p of taken) p.done({ error: failure });
+      for (const group of groups) this.fail(queue, group, failure);
     } finally {
       queue.inFlight = false;
       this.schedule(queue);
     }
+  }
+
+  /** The oldest records, up to maxRequestBytes (at least one), and which groups they came from. */
+  private takeBatch(queue: PartitionQueue): { records: RecordInput[]; parts: { group: PendingGroup; count: number }[]; bytes: number } {
+    const records: RecordInput[] = [];
+    const parts: { group: PendingGroup; count: number }[] = [];
+    let bytes = 0;
+    while (queue.groups.length > 0) {
+      const group = queue.groups[0]!;
+      const start = group.next;
+      while (group.next < group.records.length) {
+        const size = group.sizes[group.next]!;
+        if (records.length > 0 && bytes + size > this.maxRequestBytes) break;
+        records.push(group.records[group.next]!);
+        bytes += size;
+        group.next++;
+      }
+      if (group.next > start) parts.push({ group, count: group.next - start });
+      if (group.next < group.records.length) break; // the batch is full
+      queue.groups.shift();
+    }
+    return { records, parts, bytes };
+  }
+
+  /** A group fails as a whole: its unsent records are dropped, and the send rejects once. */
+  private fail(queue: PartitionQueue, group: PendingGroup, error: Error): void {
+    if (group.failed) return;
+    group.failed = true;
+    const index = queue.groups.indexOf(group);
+    if (index >= 0) {
+      queue.groups.splice(index, 1);
+      for (let i = group.next; i < group.records.length; i++) queue.pendingBytes -= group.sizes[i]!;
+    }
+    group.reject(error);
   }
 
   private bumpEpoch(): void {
@@ -243,7 +286,7 @@ export class Producer {
   }
 
   private async drain(queue: PartitionQueue): Promise<void> {
-    while (queue.inFlight || queue.pending.length > 0) {
+    while (queue.inFlight || queue.groups.length > 0) {
       if (!queue.inFlight) {
         clearTimeout(queue.lingerTimer);
         queue.lingerTimer = undefined;

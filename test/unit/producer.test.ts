@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import type { LocalBroker } from '../../src/broker/local-broker';
+import { NotLeaderOrFollowerError, UnknownTopicOrPartitionError } from '../../src/errors';
+import { Producer } from '../../src/producer/producer';
+import { decodeRecordBatch, readBatchHeader } from '../../src/protocol/record-batch';
+
+interface Sent {
+  readonly topic: string;
+  readonly partition: number;
+  readonly acks: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly values: string[];
+}
+
+/** A broker that appends to in-memory partitions, and can be told to fail the next produce. */
+function fakeBroker(partitions: Record<string, number>) {
+  const sent: Sent[] = [];
+  const ends = new Map<string, number>();
+  let failNext = 0;
+  let inFlight = 0;
+  let maxInFlightPerPartition = 0;
+  const inFlightBy = new Map<string, number>();
+  const broker = {
+    async clusterMetadata() {
+      return { topics: Object.entries(partitions).map(([name, count]) => ({ name, partitions: Array.from({ length: count }, (_, partition) => ({ partition })) })) };
+    },
+    async produce(topic: string, partition: number, bytes: Uint8Array, acks: number) {
+      const key = `${topic}-${partition}`;
+      inFlightBy.set(key, (inFlightBy.get(key) ?? 0) + 1);
+      maxInFlightPerPartition = Math.max(maxInFlightPerPartition, inFlightBy.get(key)!);
+      inFlight++;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      inFlight--;
+      inFlightBy.set(key, inFlightBy.get(key)! - 1);
+      if (failNext > 0) {
+        failNext--;
+        throw new NotLeaderOrFollowerError(topic, partition, 1, 2);
+      }
+      const header = readBatchHeader(bytes);
+      const values = decodeRecordBatch(bytes).records.map((r) => new TextDecoder().decode(r.value!));
+      sent.push({ topic, partition, acks, producerId: header.producerId, producerEpoch: header.producerEpoch, baseSequence: header.baseSequence, values });
+      const baseOffset = ends.get(key) ?? 0;
+      ends.set(key, baseOffset + values.length);
+      return { baseOffset, lastOffset: baseOffset + values.length - 1, logEndOffset: baseOffset + values.length };
+    },
+  };
+  return {
+    broker: broker as unknown as LocalBroker,
+    sent,
+    failNextProduce: (count = 1) => void (failNext = count),
+    stats: () => ({ inFlight, maxInFlightPerPartition }),
+  };
+}
+
+const values = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ value: String(from + i) }));
+
+describe('Producer', () => {
+  it('keeps each partition in send order, one batch in flight, with growing sequence numbers', async () => {
+    const { broker, sent, stats } = fakeBroker({ t: 1 });
+    const producer = new Producer(broker, { lingerMs: 0 });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => producer.send({ topic: 't', messages: values(i * 100, 100), acks: 1 })));
+    const all = sent.flatMap((s) => s.values.map(Number));
+    expect(all).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    expect(stats().maxInFlightPerPartition).toBe(1);
+    // Sends that waited behind one in flight leave together: fewer batches than sends.
+    expect(sent.length).toBeLessThan(20);
+    let sequence = 0;
+    for (const batch of sent) {
+      expect(batch.baseSequence).toBe(sequence);
+      expect(batch.producerId).toBeGreaterThanOrEqual(0);
+      sequence += batch.values.length;
+    }
+    // Each send's base offset is where its first record landed.
+    expect(results.map((r) => Number(r[0]!.baseOffset))).toEqual(Array.from({ length: 20 }, (_, i) => i * 100));
+  });
+
+  it('splits a send larger than maxRequestBytes over several batches and resolves once all are in', async () => {
+    const { broker, sent } = fakeBroker({ t: 1 });
+    const producer = new Producer(broker, { lingerMs: 0, maxRequestBytes: 2000 });
+    const [meta] = await producer.send({ topic: 't', messages: values(0, 100), acks: -1 });
+    expect(sent.length).toBeGreaterThan(1);
+    expect(sent.every((s) => s.acks === -1)).toBe(true);
+    expect(sent.flatMap((s) => s.values.map(Number))).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(meta?.baseOffset).toBe('0');
+  });
+
+  it('routes keyed records by murmur2 so one key always lands on one partition', async () => {
+    const { broker, sent } = fakeBroker({ t: 4 });
+    const producer = new Producer(broker, { lingerMs: 0 });
+    await producer.send({ topic: 't', messages: Array.from({ length: 200 }, (_, i) => ({ key: `k${i % 7}`, value: `k${i % 7}` })) });
+    const partitionsOf = new Map<string, Set<number>>();
+    for (const batch of sent) for (const v of batch.values) partitionsOf.set(v, (partitionsOf.get(v) ?? new Set()).add(batch.partition));
+    expect([...partitionsOf.values()].every((set) => set.size === 1)).toBe(true);
+    expect(new Set(sent.map((s) => s.partition)).size).toBeGreaterThan(1);
+  });
+
+  it('rejects the sends of a failed batch, and starts a new producer epoch so later batches are not out of sequence', async () => {
+    const { broker, sent, failNextProduce } = fakeBroker({ t: 1 });
+    const producer = new Producer(broker, { lingerMs: 0 });
+    await producer.send({ topic: 't', messages: values(0, 10) });
+    failNextProduce();
+    await expect(producer.send({ topic: 't', messages: values(10, 10) })).rejects.toBeInstanceOf(NotLeaderOrFollowerError);
+    await producer.send({ topic: 't', messages: values(20, 10) });
+    expect(sent.map((s) => [s.producerEpoch, s.baseSequence])).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
+  });
+
+  it('refuses an unknown topic or partition with a typed error', async () => {
+    const { broker } = fakeBroker({ t: 2 });
+    const producer = new Producer(broker);
+    await expect(producer.send({ topic: 'nope', messages: values(0, 1) })).rejects.toBeInstanceOf(UnknownTopicOrPartitionError);
+    await expect(producer.send({ topic: 't', messages: [{ value: 'x', partition: 5 }] })).rejects.toThrow();
+  });
+
+  it('flushes what is pending on disconnect, then refuses new sends', async () => {
+    const { broker, sent } = fakeBroker({ t: 1 });
+    const producer = new Producer(broker, { lingerMs: 1000 });
+    const pending = producer.send({ topic: 't', messages: values(0, 3) });
+    await producer.disconnect();
+    await pending;
+    expect(sent.flatMap((s) => s.values)).toEqual(['0', '1', '2']);
+    await expect(producer.send({ topic: 't', messages: values(3, 1) })).rejects.toThrow(/disconnected/);
+  });
+});
