@@ -8,6 +8,7 @@
  */
 import { ClientDisconnectedError, OffsetOutOfRangeError, TabkaError, UnknownTopicOrPartitionError } from '../errors';
 import type { LocalBroker } from '../broker/local-broker';
+import type { FetchResult } from '../broker/partition';
 import { decodeRecordBatch } from '../protocol/record-batch';
 import { SerialQueue } from '../util/serial-queue';
 
@@ -184,23 +185,36 @@ export class Consumer {
   }
 
   private async consume(cursor: PartitionCursor, config: RunConfig, handlers: HandlerGate): Promise<void> {
+    // The next fetch goes out while this one's records are handled (one fetch ahead, like
+    // Kafka's fetcher), so reading and decoding overlap with the application's work.
+    let ahead: { offset: number; result: Promise<FetchResult> } | null = null;
     while (this.running) {
       try {
         if (cursor.seekTo !== null) {
           cursor.offset = cursor.seekTo;
           cursor.seekTo = null;
+          ahead = null;
         }
         if (cursor.offset === null) cursor.offset = await this.startOffset(cursor);
         if (this.isPaused(cursor.topic, cursor.partition)) {
+          ahead = null;
           await sleep(PAUSED_POLL_MS);
           continue;
         }
-        const result = await this.broker.fetch(cursor.topic, cursor.partition, cursor.offset, this.maxWaitMs, this.maxBytes);
+        const offset = cursor.offset;
+        const pending: Promise<FetchResult> = ahead?.offset === offset ? ahead.result : this.fetch(cursor, offset);
+        ahead = null;
+        const result = await pending;
         if (cursor.seekTo !== null || !this.running) continue; // what was fetched is for the old position
-        const messages = decodeMessages(result.batches, cursor.offset);
+        const messages = decodeMessages(result.batches, offset);
         if (messages.length === 0) continue;
+        const next = Number(messages.at(-1)!.offset) + 1;
+        const prefetch = this.fetch(cursor, next);
+        prefetch.catch(() => undefined); // a failed read-ahead is retried as a normal fetch
+        ahead = { offset: next, result: prefetch };
         await handlers.run(() => this.deliver(cursor, messages, result.highWatermark, config));
       } catch (error) {
+        ahead = null;
         if (error instanceof OffsetOutOfRangeError) {
           // auto.offset.reset=earliest for a position retention deleted, latest for one past the end.
           cursor.offset = cursor.offset !== null && cursor.offset < error.logStartOffset ? error.logStartOffset : null;
@@ -211,6 +225,10 @@ export class Consumer {
         await sleep(RETRY_BACKOFF_MS);
       }
     }
+  }
+
+  private fetch(cursor: PartitionCursor, offset: number): Promise<FetchResult> {
+    return this.broker.fetch(cursor.topic, cursor.partition, offset, this.maxWaitMs, this.maxBytes);
   }
 
   private async startOffset(cursor: PartitionCursor): Promise<number> {
