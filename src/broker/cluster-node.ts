@@ -21,6 +21,7 @@ import { SerialQueue } from '../util/serial-queue';
 import { parseAlterPartitionBody, parseCreateTopicsBody, parseDeleteTopicsBody, parseTopicOutcomes } from './admin-requests';
 import type { AlterPartitionBody, NewTopic, TopicOutcome } from './admin-requests';
 import { MetadataLog } from './metadata-log';
+import type { PartitionAssignment } from './partition';
 import { PeerRpc } from './peer-rpc';
 
 export interface ClusterStatus {
@@ -71,12 +72,9 @@ export interface TopicMetadata {
   readonly partitions: readonly PartitionMetadata[];
 }
 
-export interface PartitionMetadata {
+/** A partition's leader, leader epoch, replicas and ISR, as committed. */
+export interface PartitionMetadata extends PartitionAssignment {
   readonly partition: number;
-  readonly leader: number;
-  readonly leaderEpoch: number;
-  readonly replicas: readonly number[];
-  readonly isr: readonly number[];
 }
 
 export interface ClusterNodeOptions {
