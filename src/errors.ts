@@ -298,6 +298,17 @@ export class OutOfOrderSequenceError extends TabkaError {
   }
 }
 
+/** A batch from an older epoch of an idempotent producer than the leader has seen: a zombie retry. */
+export class InvalidProducerEpochError extends TabkaError {
+  readonly code = 'INVALID_PRODUCER_EPOCH';
+  constructor(readonly producerId: number, readonly epoch: number, readonly current: number) {
+    super(`Producer ${producerId} sent epoch ${epoch}, older than its current epoch ${current}`);
+  }
+  protected override details() {
+    return { producerId: this.producerId, epoch: this.epoch, current: this.current };
+  }
+}
+
 /** A producer or consumer used after disconnect(). */
 export class ClientDisconnectedError extends TabkaError {
   readonly code = 'CLIENT_DISCONNECTED';
@@ -396,6 +407,7 @@ const factories: Record<string, ErrorFactory> = {
   NotEnoughReplicasError: (m, d) =>
     withMessage(new NotEnoughReplicasError(str(d.topic), num(d.partition), num(d.inSyncReplicas), num(d.minInSyncReplicas)), m),
   OutOfOrderSequenceError: (m, d) => withMessage(new OutOfOrderSequenceError(num(d.producerId), num(d.expected), num(d.received)), m),
+  InvalidProducerEpochError: (m, d) => withMessage(new InvalidProducerEpochError(num(d.producerId), num(d.epoch), num(d.current)), m),
   ClientDisconnectedError: (m, d) => withMessage(new ClientDisconnectedError(str(d.client)), m),
   PeerLinkDownError: (m, d) => withMessage(new PeerLinkDownError(num(d.brokerId)), m),
   RequestTimedOutError: (m, d) => withMessage(new RequestTimedOutError(str(d.what), num(d.timeoutMs)), m),

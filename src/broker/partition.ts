@@ -47,12 +47,25 @@ interface FollowerState {
 
 export type Acks = 0 | 1 | -1;
 
+/** Where waits get their timers: real ones in a broker, a virtual clock's in a simulation. */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_TIMERS: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
 export const DEFAULT_REPLICA_LAG_TIME_MAX_MS = 5000;
 
 export class Partition {
   private role: 'leader' | 'follower' = 'follower';
   private assignment: PartitionAssignment;
   private hw = 0;
+  /** This replica's log end when it last became leader. */
+  private leaderStartLeo = 0;
   private readonly followers = new Map<number, FollowerState>();
   private readonly listeners = new Set<() => void>();
   private readonly writes = new SerialQueue();
@@ -67,9 +80,28 @@ export class Partition {
     assignment: PartitionAssignment,
     private readonly now: () => number,
     readonly replicaLagTimeMaxMs = DEFAULT_REPLICA_LAG_TIME_MAX_MS,
+    private readonly timers: Timers = REAL_TIMERS,
   ) {
     this.assignment = assignment;
     this.applyAssignment(assignment);
+    this.producersLoaded = this.writes.run(() => this.loadProducerState());
+    this.producersLoaded.catch(() => undefined);
+  }
+
+  /** Idempotent producers' state comes back from the log itself (Kafka replays the log tail too). */
+  private readonly producersLoaded: Promise<void>;
+
+  private async loadProducerState(): Promise<void> {
+    let offset = this.log.logStartOffset;
+    while (offset < this.log.logEndOffset) {
+      const { batches } = await this.log.read(offset, { maxBytes: 4 * 1024 * 1024 });
+      if (batches.length === 0) return;
+      for (const batch of batches) {
+        const header = readBatchHeader(batch);
+        this.producers.record(header, header.baseOffset, header.baseOffset + header.lastOffsetDelta);
+        offset = header.baseOffset + header.lastOffsetDelta + 1;
+      }
+    }
   }
 
   get topic(): string {
@@ -113,10 +145,12 @@ export class Partition {
       this.pendingIsr = null;
       this.followers.clear();
       const now = this.now();
-      // A new leader gives every follower a fresh lag clock: none has had a chance to fetch yet.
+      // A new leader gives every follower a fresh lag clock (none has had a chance to fetch
+      // yet) and an unknown position (-1) until it fetches.
       for (const id of next.replicas) {
-        if (id !== this.brokerId) this.followers.set(id, { leo: 0, lastCaughtUpMs: now, lastFetchLeaderLeo: 0, lastFetchMs: now });
+        if (id !== this.brokerId) this.followers.set(id, { leo: -1, lastCaughtUpMs: now, lastFetchLeaderLeo: 0, lastFetchMs: now });
       }
+      this.leaderStartLeo = this.log.logEndOffset;
     }
     if (role === 'leader') this.advanceHighWatermark();
     this.notify();
@@ -127,6 +161,7 @@ export class Partition {
 
   /** Appends a producer's batch (leader only). acks=-1 resolves once every ISR member has it. */
   async produce(records: Uint8Array, acks: Acks, timeoutMs: number): Promise<AppendResult> {
+    await this.producersLoaded;
     const { epoch, result } = await this.writes.run(async () => {
       this.requireLeader();
       const isrSize = this.assignment.isr.length;
@@ -207,12 +242,13 @@ export class Partition {
       const follower = this.followers.get(id);
       return follower !== undefined && now - follower.lastCaughtUpMs <= this.replicaLagTimeMaxMs;
     });
-    const epochStart = this.log.epochs.at(-1)?.startOffset ?? 0;
     const join = this.assignment.replicas.filter((id) => {
       if (isr.includes(id) || id === this.brokerId) return false;
       const follower = this.followers.get(id);
-      // Caught up: it holds everything committed, and everything from this leader's epoch start.
-      return follower !== undefined && follower.leo >= this.hw && follower.leo >= Math.min(epochStart, this.log.logEndOffset);
+      // Caught up: it holds everything committed since this leader started (below the high
+      // watermark) and everything this leader held when it started (which covers whatever
+      // was committed before: the high watermark itself starts from 0 after a restart).
+      return follower !== undefined && follower.leo >= this.hw && follower.leo >= this.leaderStartLeo;
     });
     const next = [...keep, ...join];
     return sameMembers(next, isr) ? null : next;
@@ -330,12 +366,12 @@ export class Partition {
         cleanup();
         resolve(true);
       };
-      const timer = setTimeout(() => {
+      const timer = this.timers.setTimeout(() => {
         cleanup();
         resolve(ready());
       }, Math.max(0, timeoutMs));
       const cleanup = () => {
-        clearTimeout(timer);
+        this.timers.clearTimeout(timer);
         this.listeners.delete(listener);
       };
       this.listeners.add(listener);

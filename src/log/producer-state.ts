@@ -5,7 +5,7 @@
  * in sequences is refused instead of reordering records. Followers feed it the batches they
  * replicate, so a new leader dedupes retries aimed at the old one.
  */
-import { OutOfOrderSequenceError } from '../errors';
+import { InvalidProducerEpochError, OutOfOrderSequenceError } from '../errors';
 import type { BatchHeader } from '../protocol/record-batch';
 
 /** Kafka keeps the last five batches per producer: max.in.flight.requests.per.connection. */
@@ -39,6 +39,9 @@ export class ProducerStateTable {
     // A newer epoch starts over, and a producer we have no record of may start anywhere
     // (its earlier batches may have been deleted by retention).
     if (!entry || header.producerEpoch > entry.epoch) return null;
+    // A batch of an epoch the producer has moved past arrived late: writing it now would
+    // put it after records the producer sent later.
+    if (header.producerEpoch < entry.epoch) throw new InvalidProducerEpochError(header.producerId, header.producerEpoch, entry.epoch);
     const first = header.baseSequence;
     const last = lastSequenceOf(header);
     for (const batch of entry.recent) {
