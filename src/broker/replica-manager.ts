@@ -6,7 +6,7 @@
  * Fetch from peers. Requests from this tab's own page are routed to the partition's leader,
  * wherever it is, and retried while leadership moves.
  */
-import { InvalidRequestError, NotLeaderOrFollowerError, RequestTimedOutError, TabkaError, UnknownTopicOrPartitionError } from '../errors';
+import { InvalidRequestError, NotLeaderOrFollowerError, OutOfOrderSequenceError, RequestTimedOutError, TabkaError, UnknownTopicOrPartitionError } from '../errors';
 import type { MetadataImage, TopicImage } from '../cluster/metadata-image';
 import type { LogConfig } from '../log/log-config';
 import type { LogManager } from '../log/log-manager';
@@ -172,8 +172,10 @@ export class ReplicaManager {
         // A leader that went silent never answers: when the metadata names another, ask that one.
         return await this.untilLeaderMoves(topic, partition, state.leaderEpoch, attempt(state.leader, remaining));
       } catch (error) {
-        // An unknown topic may just be one this broker has not heard of yet.
-        const retriable = error instanceof TabkaError && (error.retriable || error instanceof UnknownTopicOrPartitionError);
+        // An unknown topic may just be one this broker has not heard of yet, and a batch ahead
+        // of its sequence waits for its predecessor's retry to land first.
+        const retriable =
+          error instanceof TabkaError && (error.retriable || error instanceof UnknownTopicOrPartitionError || error instanceof OutOfOrderSequenceError);
         if (!retriable) throw error;
         lastError = error;
         await sleep(Math.min(RETRY_BACKOFF_MS, Math.max(0, deadline - this.now())));

@@ -36,9 +36,14 @@ export class ProducerStateTable {
   check(header: BatchHeader): DuplicateBatch | null {
     if (header.producerId < 0) return null;
     const entry = this.producers.get(header.producerId);
-    // A newer epoch starts over, and a producer we have no record of may start anywhere
-    // (its earlier batches may have been deleted by retention).
-    if (!entry || header.producerEpoch > entry.epoch) return null;
+    // A producer (or a producer epoch) starts at sequence 0. A batch further on from one we
+    // have no record of waits for its predecessors: with several batches in flight, a later
+    // one may reach a new leader first. (Retention that deleted every batch of a live producer
+    // makes its next batch fail this way; the producer then starts a new epoch.)
+    if (!entry || header.producerEpoch > entry.epoch) {
+      if (header.baseSequence !== 0) throw new OutOfOrderSequenceError(header.producerId, 0, header.baseSequence);
+      return null;
+    }
     // A batch of an epoch the producer has moved past arrived late: writing it now would
     // put it after records the producer sent later.
     if (header.producerEpoch < entry.epoch) throw new InvalidProducerEpochError(header.producerId, header.producerEpoch, entry.epoch);

@@ -7,9 +7,9 @@
  *
  * Idempotent by default, as in Kafka: a random producer id and per-partition sequence numbers
  * ride in each batch's header, so a batch retried after a lost answer is not written twice
- * (the leader, or a follower that becomes leader, recognises it). One batch per partition is in
- * flight at a time, so a partition's records land in send order; batches wait behind it and
- * leave together, which is where the throughput comes from.
+ * (the leader, or a follower that becomes leader, recognises it). Up to five batches per
+ * partition are in flight; the sequence numbers make the leader take them in send order even
+ * when a retry races a later batch to a new leader.
  */
 import { ClientDisconnectedError, RecordTooLargeError, UnknownTopicOrPartitionError } from '../errors';
 import type { LocalBroker } from '../broker/local-broker';
@@ -27,6 +27,12 @@ export interface ProducerConfig {
   readonly batchSize?: number;
   /** The largest batch sent while another is in flight. Default 1 MiB (Kafka's max.request.size). */
   readonly maxRequestBytes?: number;
+  /**
+   * Batches per partition in flight at once. Default 5 when idempotent (Kafka's
+   * max.in.flight.requests.per.connection): sequence numbers keep them in order at the leader,
+   * which takes a batch only after its predecessor. Without idempotence, 1.
+   */
+  readonly maxInFlight?: number;
 }
 
 export type MessageBytes = string | Uint8Array | null;
@@ -86,7 +92,7 @@ interface PartitionQueue {
   /** Groups with records left to send, oldest first. */
   groups: PendingGroup[];
   pendingBytes: number;
-  inFlight: boolean;
+  inFlight: number;
   lingerTimer: ReturnType<typeof setTimeout> | undefined;
   nextSequence: number;
 }
@@ -102,6 +108,7 @@ export class Producer {
   private readonly lingerMs: number;
   private readonly batchSize: number;
   private readonly maxRequestBytes: number;
+  private readonly maxInFlight: number;
   private readonly partitioner: Partitioner;
   private readonly queues = new Map<string, PartitionQueue>();
   private readonly partitionCounts = new Map<string, number>();
@@ -117,6 +124,7 @@ export class Producer {
     this.lingerMs = config.lingerMs ?? 5;
     this.batchSize = config.batchSize ?? DEFAULT_BATCH_SIZE;
     this.maxRequestBytes = config.maxRequestBytes ?? 1024 * 1024;
+    this.maxInFlight = this.idempotent ? Math.max(1, Math.min(5, config.maxInFlight ?? 5)) : 1;
     this.partitioner = new Partitioner({ batchSize: this.batchSize });
     // Kafka asks a broker for a producer id; 2^47 random ids make a clash between two live
     // producers of one cluster far less likely than a lost tab.
@@ -192,14 +200,14 @@ export class Producer {
     const key = `${topic}\u0000${partition}`;
     let queue = this.queues.get(key);
     if (!queue) {
-      queue = { topic, partition, groups: [], pendingBytes: 0, inFlight: false, lingerTimer: undefined, nextSequence: 0 };
+      queue = { topic, partition, groups: [], pendingBytes: 0, inFlight: 0, lingerTimer: undefined, nextSequence: 0 };
       this.queues.set(key, queue);
     }
     return queue;
   }
 
   private schedule(queue: PartitionQueue): void {
-    if (queue.inFlight || queue.groups.length === 0) return;
+    if (queue.inFlight >= this.maxInFlight || queue.groups.length === 0) return;
     if (queue.pendingBytes >= this.batchSize || this.lingerMs <= 0) {
       clearTimeout(queue.lingerTimer);
       queue.lingerTimer = undefined;
@@ -213,10 +221,10 @@ export class Producer {
   }
 
   private async flush(queue: PartitionQueue): Promise<void> {
-    if (queue.inFlight || queue.groups.length === 0) return;
+    if (queue.inFlight >= this.maxInFlight || queue.groups.length === 0) return;
     const { records, parts, bytes } = this.takeBatch(queue);
     queue.pendingBytes -= bytes;
-    queue.inFlight = true;
+    queue.inFlight++;
     this.partitioner.onBatchFull(queue.topic, queue.partition);
     const groups = parts.map((part) => part.group);
     const acks: Acks = groups.some((g) => g.acks === -1) ? -1 : groups.some((g) => g.acks === 1) ? 1 : 0;
@@ -241,7 +249,7 @@ export class Producer {
       const failure = error instanceof Error ? error : new Error(String(error));
       for (const group of groups) this.fail(queue, group, failure);
     } finally {
-      queue.inFlight = false;
+      queue.inFlight--;
       this.schedule(queue);
     }
   }
@@ -286,8 +294,8 @@ export class Producer {
   }
 
   private async drain(queue: PartitionQueue): Promise<void> {
-    while (queue.inFlight || queue.groups.length > 0) {
-      if (!queue.inFlight) {
+    while (queue.inFlight > 0 || queue.groups.length > 0) {
+      if (queue.inFlight < this.maxInFlight) {
         clearTimeout(queue.lingerTimer);
         queue.lingerTimer = undefined;
         void this.flush(queue);

@@ -7,7 +7,7 @@
  * in a browser. One seed drives everything; a failing seed replays exactly.
  *
  * One run: 3 brokers, one partition with replication factor 3 and min.insync.replicas 2, an
- * idempotent producer sending acks=all batches and retrying with the same sequence numbers, a
+ * idempotent producer with three acks=all batches in flight, each retried with its own sequence, a
  * consumer reading below the high watermark; faults (crash, restart, lost and delayed
  * messages, cut links), then healing and a final read. Checked after every step:
  *  - every acknowledged record is in the log of every ISR member;
@@ -23,7 +23,7 @@ import type { FetchResult, Timers } from '../../src/broker/partition';
 import { LogManager } from '../../src/log/log-manager';
 import { MemoryLogStore } from '../../src/log/memory-log-store';
 import { decodeRecordBatch, encodeRecordBatch } from '../../src/protocol/record-batch';
-import { TabkaError } from '../../src/errors';
+import { InvalidProducerEpochError, TabkaError } from '../../src/errors';
 import { EventQueue } from './event-queue';
 import { Prng } from './prng';
 
@@ -86,7 +86,7 @@ class ReplicationSimulation {
   private nextValue = 0;
   private readonly acknowledged = new Set<number>();
   private failedSends = 0;
-  private sending = false;
+  private inFlight = 0;
   // Ground truth and observations.
   private readonly seenAt = new Map<number, number>();
   private lastSeenValue = -1;
@@ -321,13 +321,20 @@ class ReplicationSimulation {
 
   // ------------------------------------------------------------------ producer and consumer
 
-  /** One acks=all batch at a time; a lost or failed one is retried with the same sequence. */
+  /**
+   * Up to three acks=all batches in flight, like the Producer; each lost or failed one is
+   * retried with its own sequence (as the broker's routing does), so retries race later
+   * batches to a new leader. A batch given up on starts a new producer epoch.
+   */
   private produceNext(): void {
-    if (this.healed || this.sending) return;
-    const count = this.prng.int(1, 5);
-    const values = Array.from({ length: count }, () => this.nextValue++);
-    this.sending = true;
-    this.attemptSend(values, this.sequence, this.producerEpoch, 0);
+    while (!this.healed && this.inFlight < 3) {
+      const count = this.prng.int(1, 5);
+      const values = Array.from({ length: count }, () => this.nextValue++);
+      const baseSequence = this.sequence;
+      this.sequence += count;
+      this.inFlight++;
+      this.attemptSend(values, baseSequence, this.producerEpoch, 0);
+    }
   }
 
   private attemptSend(values: number[], baseSequence: number, epoch: number, attempt: number): void {
@@ -337,36 +344,37 @@ class ReplicationSimulation {
       { producerId: this.producerId, producerEpoch: epoch, baseSequence },
     );
     let settled = false;
-    const outcome = (ok: boolean) => {
+    const outcome = (result: 'ok' | 'retry' | 'fenced') => {
       if (settled) return;
       settled = true;
-      if (ok) {
+      if (result === 'ok') {
         for (const v of values) this.acknowledged.add(v);
         this.checkAcknowledged(values).catch(() => undefined); // a failure is recorded for the main loop
-        this.sequence = baseSequence + values.length;
-        this.sending = false;
-        this.at(this.prng.int(0, 30), () => this.produceNext());
-      } else if (attempt < 8) {
+      } else if (result === 'retry' && attempt < 8) {
         this.at(60, () => this.attemptSend(values, baseSequence, epoch, attempt + 1));
+        return;
       } else {
-        // Given up: like the Producer, a new epoch restarts the sequences.
         this.failedSends += values.length;
-        this.producerEpoch++;
-        this.sequence = 0;
-        this.sending = false;
-        this.at(30, () => this.produceNext());
+        // Given up: like the Producer, a new epoch restarts the sequences.
+        if (epoch === this.producerEpoch) {
+          this.producerEpoch++;
+          this.sequence = 0;
+        }
       }
+      this.inFlight--;
+      this.at(this.prng.int(0, 30), () => this.produceNext());
     };
-    this.at(REQUEST_TIMEOUT_MS * 3, () => outcome(false));
+    this.at(REQUEST_TIMEOUT_MS * 3, () => outcome('retry'));
     if (leaderId < 0) return;
     this.send(-1, leaderId, () => {
       const leader = this.brokers.get(leaderId)?.partition;
       if (!leader) return;
       leader.produce(bytes, -1, REQUEST_TIMEOUT_MS * 2).then(
-        () => this.send(leaderId, -1, () => outcome(true)),
+        () => this.send(leaderId, -1, () => outcome('ok')),
         (error: unknown) => {
           if (!(error instanceof TabkaError)) throw error;
-          this.send(leaderId, -1, () => outcome(false));
+          const fenced = error instanceof InvalidProducerEpochError;
+          this.send(leaderId, -1, () => outcome(fenced ? 'fenced' : 'retry'));
         },
       );
     });
@@ -509,7 +517,7 @@ class ReplicationSimulation {
 
   private async finished(): Promise<boolean> {
     const state = this.state();
-    if (state.leader < 0 || this.sending) return false;
+    if (state.leader < 0 || this.inFlight > 0) return false;
     const leader = this.brokers.get(state.leader)?.partition;
     if (!leader?.isLeader || state.isr.length !== 3) return false;
     for (const id of state.replicas) {
@@ -542,7 +550,7 @@ class ReplicationSimulation {
     const brokers = [...this.brokers.values()].map((b) =>
       b.partition ? `${b.id}:${b.partition.isLeader ? 'L' : 'F'} leo=${b.partition.logEndOffset} hw=${b.partition.highWatermark} epoch=${b.partition.leaderEpoch}` : `${b.id}:down`,
     );
-    return `leader ${state.leader} epoch ${state.leaderEpoch} isr [${state.isr.join(',')}]; ${brokers.join('; ')}; sending=${this.sending}`;
+    return `leader ${state.leader} epoch ${state.leaderEpoch} isr [${state.isr.join(',')}]; ${brokers.join('; ')}; inFlight=${this.inFlight}`;
   }
 
   private log(line: string): void {

@@ -35,8 +35,10 @@ describe('ProducerStateTable', () => {
     table.record(header(7, 1, 0, 3), 0, 2);
     expect(() => table.check(header(7, 1, 5, 1))).toThrow(OutOfOrderSequenceError);
     expect(() => table.check(header(7, 0, 3, 1))).toThrow(InvalidProducerEpochError);
-    // A newer epoch starts over at any sequence.
+    // A newer epoch, or an unknown producer, starts over at sequence 0 and nowhere else.
     expect(table.check(header(7, 2, 0, 1))).toBeNull();
+    expect(() => table.check(header(7, 2, 4, 1))).toThrow(OutOfOrderSequenceError);
+    expect(() => table.check(header(8, 0, 4, 1))).toThrow(OutOfOrderSequenceError);
   });
 
   it('forgets batches a truncation removed, and ignores non-idempotent batches', () => {

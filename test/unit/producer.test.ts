@@ -57,14 +57,14 @@ function fakeBroker(partitions: Record<string, number>) {
 const values = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ value: String(from + i) }));
 
 describe('Producer', () => {
-  it('keeps each partition in send order, one batch in flight, with growing sequence numbers', async () => {
+  it('keeps each partition in send order, up to five batches in flight, with growing sequence numbers', async () => {
     const { broker, sent, stats } = fakeBroker({ t: 1 });
     const producer = new Producer(broker, { lingerMs: 0 });
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => producer.send({ topic: 't', messages: values(i * 100, 100), acks: 1 })));
     const all = sent.flatMap((s) => s.values.map(Number));
     expect(all).toEqual(Array.from({ length: 2000 }, (_, i) => i));
-    expect(stats().maxInFlightPerPartition).toBe(1);
-    // Sends that waited behind one in flight leave together: fewer batches than sends.
+    expect(stats().maxInFlightPerPartition).toBe(5);
+    // Sends that waited behind five in flight leave together: fewer batches than sends.
     expect(sent.length).toBeLessThan(20);
     let sequence = 0;
     for (const batch of sent) {
@@ -74,6 +74,14 @@ describe('Producer', () => {
     }
     // Each send's base offset is where its first record landed.
     expect(results.map((r) => Number(r[0]!.baseOffset))).toEqual(Array.from({ length: 20 }, (_, i) => i * 100));
+  });
+
+  it('keeps one batch in flight per partition when not idempotent (order needs it)', async () => {
+    const { broker, sent, stats } = fakeBroker({ t: 1 });
+    const producer = new Producer(broker, { lingerMs: 0, idempotent: false });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => producer.send({ topic: 't', messages: values(i * 10, 10) })));
+    expect(stats().maxInFlightPerPartition).toBe(1);
+    expect(sent.every((s) => s.producerId === -1)).toBe(true);
   });
 
   it('splits a send larger than maxRequestBytes over several batches and resolves once all are in', async () => {
