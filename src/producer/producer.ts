@@ -206,13 +206,20 @@ export class Producer {
     return queue;
   }
 
+  /**
+   * Nothing in flight: a batch leaves at batchSize bytes or after lingerMs, as in Kafka. With
+   * batches in flight, records wait for one to return unless a quarter of maxRequestBytes has
+   * gathered: every request costs the leader a storage commit and each follower a fetch, so
+   * many small pipelined batches would be slower than a few large ones.
+   */
   private schedule(queue: PartitionQueue): void {
     if (queue.inFlight >= this.maxInFlight || queue.groups.length === 0) return;
-    if (queue.pendingBytes >= this.batchSize || this.lingerMs <= 0) {
+    const threshold = queue.inFlight === 0 ? this.batchSize : this.maxRequestBytes / 4;
+    if (queue.pendingBytes >= threshold || (queue.inFlight === 0 && this.lingerMs <= 0)) {
       clearTimeout(queue.lingerTimer);
       queue.lingerTimer = undefined;
       void this.flush(queue);
-    } else if (queue.lingerTimer === undefined) {
+    } else if (queue.inFlight === 0 && queue.lingerTimer === undefined) {
       queue.lingerTimer = setTimeout(() => {
         queue.lingerTimer = undefined;
         void this.flush(queue);

@@ -48,7 +48,16 @@ async function createTopic(page: Page, topic: string, replicationFactor: number,
     async ({ topic, replicationFactor, configs }) => {
       const admin = (window as unknown as ClusterWindow).tabka.admin();
       const configEntries = Object.entries(configs).map(([name, value]) => ({ name, value }));
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor, configEntries }] });
+      // Right after forming, a broker may still be settling in as live at the controller: retry briefly.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor, configEntries }] });
+          break;
+        } catch (error) {
+          if (attempt >= 20 || (error as Error).name !== 'InvalidReplicationFactorError') throw error;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
       return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions[0]!.leader;
     },
     { topic, replicationFactor, configs },
