@@ -1,5 +1,5 @@
 import { DEV_SIGNALING_SECRET, Tabka, TabkaError, decodeRecordBatch, encodeRecordBatch } from 'tabka';
-import type { ClusterStatus, LocalBroker, PartitionSummary, TopicMetadata } from 'tabka';
+import type { ClusterStatus, LocalBroker, PartitionSummary, ReplicaStatus, TopicMetadata } from 'tabka';
 
 const params = new URLSearchParams(location.search);
 const cluster = params.get('cluster') ?? 'demo';
@@ -105,12 +105,13 @@ function showCluster(status: ClusterStatus): void {
   );
 }
 
-function showTopics(topics: TopicMetadata[]): void {
+function showTopics(topics: TopicMetadata[], replicas: ReplicaStatus[]): void {
   const body = element('topics');
   if (topics.length === 0) {
-    body.innerHTML = '<tr><td colspan="6">no topics yet</td></tr>';
+    body.innerHTML = '<tr><td colspan="7">no topics yet</td></tr>';
     return;
   }
+  const here = new Map(replicas.map((r) => [`${r.topic}/${r.partition}`, r]));
   body.replaceChildren(
     ...topics.flatMap((topic) =>
       topic.partitions.map((p) => {
@@ -118,7 +119,9 @@ function showTopics(topics: TopicMetadata[]): void {
         row.dataset.topic = topic.name;
         row.dataset.partition = String(p.partitionId);
         const leader = p.leader < 0 ? 'none (offline)' : String(p.leader);
-        for (const cell of [topic.name, p.partitionId, leader, p.replicas.join(', '), p.isr.join(', '), p.leaderEpoch]) {
+        const replica = here.get(`${topic.name}/${p.partitionId}`);
+        const local = replica ? `${replica.logEndOffset} / ${replica.highWatermark}` : 'not a replica here';
+        for (const cell of [topic.name, p.partitionId, leader, p.replicas.join(', '), p.isr.join(', '), p.leaderEpoch, local]) {
           const td = document.createElement('td');
           td.textContent = String(cell);
           row.append(td);
@@ -159,7 +162,7 @@ async function main(): Promise<void> {
   const refresh = async () => {
     showPartitions(await broker.listPartitions());
     showCluster(await tabka.clusterStatus());
-    showTopics((await tabka.admin().fetchTopicMetadata()).topics);
+    showTopics((await tabka.admin().fetchTopicMetadata()).topics, await broker.replicaStatus());
   };
   await refresh();
   setInterval(() => void refresh(), 500);
@@ -170,6 +173,39 @@ async function main(): Promise<void> {
       topics: [{ topic, numPartitions: Number(form.get('partitions')), replicationFactor: Number(form.get('replicationFactor')) }],
     });
     return created ? `created topic ${topic}` : `topic ${topic} already exists`;
+  }, refresh);
+
+  const producer = tabka.producer();
+  onSubmit('produce-form', async (form) => {
+    const topic = String(form.get('topic'));
+    const count = Number(form.get('count'));
+    const keys = Number(form.get('keys'));
+    const acks = Number(form.get('acks')) as -1 | 0 | 1;
+    const messages = Array.from({ length: count }, (_, i) => ({
+      key: keys > 0 ? `key-${i % keys}` : null,
+      value: `record ${i} from broker ${broker.brokerId} at ${new Date().toISOString()}`,
+    }));
+    const started = performance.now();
+    const sent = await producer.send({ topic, messages, acks });
+    const where = sent.map((m) => `partition ${m.partition} from offset ${m.baseOffset}`).join(', ');
+    return `sent ${count} records in ${Math.round(performance.now() - started)} ms: ${where}`;
+  }, refresh);
+
+  onSubmit('consume-form', async (form) => {
+    const topic = String(form.get('topic'));
+    const consumer = tabka.consumer({ groupId: `demo-${broker.brokerId}` });
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const lines: string[] = [];
+    let total = 0;
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        total++;
+        if (lines.length < 20) lines.push(`p${partition} @${message.offset}: ${new TextDecoder().decode(message.value ?? undefined)}`);
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await consumer.stop();
+    return `${total} records read (the first 20 shown):\n${lines.join('\n') || 'none'}`;
   }, refresh);
 
   onSubmit('create-form', async (form) => {

@@ -46,6 +46,19 @@ test('the demo page runs a broker and drives its logs through the UI', async ({ 
   await expect(page.locator('#result')).toHaveText('created topic orders');
   await expect(page.locator('#topics tr[data-topic="orders"]')).toHaveCount(3);
   for (const cell of await page.locator('#topics tr[data-topic="orders"] td:nth-child(3)').all()) await expect(cell).toHaveText(brokerId ?? '');
+  // Produce through the UI, then read it all back.
+  const produceForm = page.locator('#produce-form');
+  await produceForm.getByLabel('Topic').fill('orders');
+  await produceForm.getByLabel('Records').fill('100');
+  await produceForm.getByRole('button', { name: 'Produce' }).click();
+  await expect(page.locator('#result')).toContainText('sent 100 records');
+  await expect(page.locator('#topics tr[data-topic="orders"] td:nth-child(7)').first()).toHaveText(/^\d+ \/ \d+$/);
+  const consumeForm = page.locator('#consume-form');
+  await consumeForm.getByLabel('Topic').fill('orders');
+  await consumeForm.getByRole('button', { name: 'Read from the beginning' }).click();
+  await expect(page.locator('#result')).toContainText('100 records read', { timeout: 10_000 });
+  await expect(page.locator('#result')).toContainText(/p\d @0: record \d+ from broker/);
+
   await topicForm.getByLabel('Replication factor').fill('2');
   await topicForm.getByLabel('Name').fill('wide');
   await topicForm.getByRole('button', { name: 'Create topic' }).click();
