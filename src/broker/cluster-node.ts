@@ -18,6 +18,7 @@ import type { FrameBody } from '../protocol/frame';
 import { parsePageToBroker } from '../transport/mesh-port';
 import type { BrokerToPage } from '../transport/mesh-port';
 import { SerialQueue } from '../util/serial-queue';
+import { sleep } from '../util/sleep';
 import { parseAlterPartitionBody, parseCreateTopicsBody, parseDeleteTopicsBody, parseTopicOutcomes } from './admin-requests';
 import type { AlterPartitionBody, NewTopic, TopicOutcome } from './admin-requests';
 import { MetadataLog } from './metadata-log';
@@ -119,10 +120,17 @@ export class ClusterNode {
     private readonly metadataLog: MetadataLog,
   ) {
     this.rpc = new PeerRpc((to, bytes) => this.post({ type: 'send', to, bytes }));
-    this.rpc.handle(ApiKey.CreateTopics, async (_from, { body }) => ({ body: await this.serveCreateTopics(body) }));
-    this.rpc.handle(ApiKey.DeleteTopics, async (_from, { body }) => ({ body: await this.serveDeleteTopics(body) }));
-    this.rpc.handle(ApiKey.AlterPartition, async (from, { body }) => ({ body: await this.serveAlterPartition(from, body) }));
+    for (const [apiKey, serve] of this.controllerRequests) {
+      this.rpc.handle(apiKey, async (from, { body }) => ({ body: await serve(from, body) }));
+    }
   }
+
+  /** What the controller serves, whether the request came from a peer or from this broker itself. */
+  private readonly controllerRequests = new Map<ApiKey, (from: number, body: FrameBody) => Promise<FrameBody>>([
+    [ApiKey.CreateTopics, (_from, body) => this.serveCreateTopics(body)],
+    [ApiKey.DeleteTopics, (_from, body) => this.serveDeleteTopics(body)],
+    [ApiKey.AlterPartition, (from, body) => this.serveAlterPartition(from, body)],
+  ]);
 
   static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
     const store = options.logs.store;
@@ -159,7 +167,7 @@ export class ClusterNode {
   }
 
   metadata(): ClusterMetadata {
-    return describeMetadata(this.options.brokerId, this.member.image, this.member.view, this.member.liveMembers, this.member);
+    return describeMetadata(this.options.brokerId, this.member);
   }
 
   /** Creates topics through the controller, wherever it is; resolves once this broker's metadata shows them. */
@@ -221,7 +229,7 @@ export class ClusterNode {
         if (controller === null) throw new NotControllerError(this.options.brokerId, null);
         const answer =
           controller === this.options.brokerId
-            ? await this.serve(apiKey, body)
+            ? await this.controllerRequests.get(apiKey)!(this.options.brokerId, body)
             : (await this.rpc.request(controller, apiKey, { body }, Math.max(1, Math.min(remaining, ATTEMPT_TIMEOUT_MS)))).body;
         const { results, commitOffset } = parseTopicOutcomes(answer);
         // Read-your-writes: once this resolves, this broker's own metadata shows the change.
@@ -235,11 +243,6 @@ export class ClusterNode {
         await sleep(RETRY_BACKOFF_MS);
       }
     }
-  }
-
-  private serve(apiKey: ApiKey, body: FrameBody): Promise<FrameBody> {
-    if (apiKey === ApiKey.AlterPartition) return this.serveAlterPartition(this.options.brokerId, body);
-    return apiKey === ApiKey.CreateTopics ? this.serveCreateTopics(body) : this.serveDeleteTopics(body);
   }
 
   private serveAlterPartition(from: number, body: FrameBody): Promise<FrameBody> {
@@ -412,18 +415,9 @@ function eventFrame(channel: Channel, message: unknown): Uint8Array {
   return encodeFrame({ kind: FrameKind.Event, apiKey, apiVersion: 0, correlationId: 0, errorCode: 0, body: { message }, blobs: [] });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function describeMetadata(
-  brokerId: number,
-  image: MetadataImage,
-  view: ClusterView,
-  liveMembers: readonly number[],
-  member: ClusterMember,
-): ClusterMetadata {
-  const live = new Set(liveMembers);
+function describeMetadata(brokerId: number, member: ClusterMember): ClusterMetadata {
+  const { image, view } = member;
+  const live = new Set(member.liveMembers);
   const ids = new Set([...view.members, ...image.brokers.keys()]);
   return {
     brokerId,

@@ -52,6 +52,16 @@ export function parseProduceRequest(body: FrameBody): ProduceRequest {
   return { topic: topic(body), partition: int(body, 'partition', 0), acks, timeoutMs: int(body, 'timeoutMs', 0, 10 * 60_000) };
 }
 
+/** A request about one partition (Kafka's ListOffsets, here for log start, high watermark and log end). */
+export function parsePartitionRequest(body: FrameBody): { topic: string; partition: number } {
+  return { topic: topic(body), partition: int(body, 'partition', 0) };
+}
+
+/** Kafka's DeleteRecords for one partition: delete before `offset`, -1 meaning the high watermark. */
+export function parseDeleteRecordsRequest(body: FrameBody): { topic: string; partition: number; offset: number } {
+  return { ...parsePartitionRequest(body), offset: int(body, 'offset', -1) };
+}
+
 export function parseFetchRequest(body: FrameBody): FetchRequest {
   return {
     topic: topic(body),

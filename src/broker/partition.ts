@@ -12,6 +12,7 @@ import { ProducerStateTable } from '../log/producer-state';
 import type { AppendResult, PartitionLog, ReadResult } from '../log/partition-log';
 import { UNDEFINED_EPOCH, latestEpoch } from '../log/leader-epoch-cache';
 import { readBatchHeader, splitRecordBatches } from '../protocol/record-batch';
+import { sameMembers } from '../util/same-members';
 import { SerialQueue } from '../util/serial-queue';
 
 export interface PartitionAssignment {
@@ -395,8 +396,4 @@ export class Partition {
     if (offset > this.log.logEndOffset || offset < this.log.logStartOffset) await this.log.read(offset); // throws OffsetOutOfRangeError
     return this.emptyRead();
   }
-}
-
-function sameMembers(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((id) => b.includes(id));
 }

@@ -15,9 +15,11 @@ import { ApiKey } from '../protocol/api-keys';
 import type { ClusterNode } from './cluster-node';
 import {
   fetchResponseBody,
+  parseDeleteRecordsRequest,
   parseFetchRequest,
   parseFetchResponse,
   parsePartitionOffsets,
+  parsePartitionRequest,
   parseProduceRequest,
   parseProduceResponse,
 } from './data-requests';
@@ -25,6 +27,7 @@ import type { FetchRequest, PartitionOffsets, ProduceResponse } from './data-req
 import { Partition } from './partition';
 import type { Acks, FetchResult, PartitionAssignment } from './partition';
 import type { RpcMessage } from './peer-rpc';
+import { sleep } from '../util/sleep';
 
 export interface ReplicaManagerOptions {
   readonly node: ClusterNode;
@@ -71,14 +74,12 @@ export class ReplicaManager {
     peers.handle(ApiKey.Produce, (_from, request) => this.serveProduce(request));
     peers.handle(ApiKey.Fetch, (_from, request) => this.serveFetch(request));
     peers.handle(ApiKey.DeleteRecords, async (_from, { body }) => {
-      const request = parseFetchRequest({ ...body, replicaId: -1, leaderEpoch: -1, lastFetchedEpoch: -1, maxWaitMs: 0, maxBytes: 1, offset: 0 });
-      const offset = body['offset'];
-      if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < -1) throw new InvalidRequestError('offset must be an offset or -1');
-      return { body: { logStartOffset: await this.local(request.topic, request.partition).deleteRecordsBefore(offset) } };
+      const { topic, partition, offset } = parseDeleteRecordsRequest(body);
+      return { body: { logStartOffset: await this.local(topic, partition).deleteRecordsBefore(offset) } };
     });
     peers.handle(ApiKey.ListOffsets, async (_from, { body }) => {
-      const request = parseFetchRequest({ ...body, offset: 0, replicaId: -1, leaderEpoch: -1, lastFetchedEpoch: -1, maxWaitMs: 0, maxBytes: 1 });
-      return { body: { ...this.localOffsets(request.topic, request.partition) } };
+      const { topic, partition } = parsePartitionRequest(body);
+      return { body: { ...this.localOffsets(topic, partition) } };
     });
     this.isrTimer = setInterval(() => this.checkIsr(), ISR_CHECK_INTERVAL_MS);
     options.node.onMetadata((image) => {
@@ -352,8 +353,4 @@ function logConfigOf(configs: Readonly<Record<string, string>>): Partial<LogConf
   if (configs['retention.bytes'] !== undefined) config.retentionBytes = Number(configs['retention.bytes']);
   if (configs['max.message.bytes'] !== undefined) config.maxMessageBytes = Math.max(1, Number(configs['max.message.bytes']));
   return config;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

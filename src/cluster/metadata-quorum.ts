@@ -163,10 +163,6 @@ export class MetadataQuorum {
   get logEnd(): LogEnd {
     return { epoch: this.log.at(-1)?.epoch ?? 0, offset: this.log.length };
   }
-  /** The controller epoch of the entries this broker proposes (while ready). */
-  get epoch(): number {
-    return this.election.epoch;
-  }
 
   // ---------------------------------------------------------------- input
 
@@ -185,7 +181,7 @@ export class MetadataQuorum {
         this.receive(input.from, input.message, now);
         break;
       case 'propose':
-        proposed = this.propose(input.records, now);
+        proposed = this.propose(input.records);
         break;
       case 'tick':
         break;
@@ -213,7 +209,7 @@ export class MetadataQuorum {
     if (this._role !== 'follower' && (!state.isActiveController || state.epoch !== previous.epoch)) {
       this.becomeFollower();
     }
-    if (this._role === 'leader') this.advanceHighWatermark(now); // the view may have changed
+    if (this._role === 'leader') this.advanceHighWatermark(); // the view may have changed
     if (this._role !== 'follower') return;
     const controller = state.controllerId;
     const next = controller === null || controller === this.brokerId ? null : { id: controller, epoch: state.epoch };
@@ -241,7 +237,7 @@ export class MetadataQuorum {
   private onFetch(from: number, request: FetchMessage, now: number): void {
     if (request.recovery) {
       // A voter's log is stable once it acknowledged the new epoch: serve it as it is.
-      if (request.epoch >= this.election.epoch) this.answer(from, request, this.divergence(request), now);
+      if (request.epoch >= this.election.epoch) this.answer(from, request, this.divergence(request));
       else this.reply(from, request, 'notController');
       return;
     }
@@ -256,10 +252,10 @@ export class MetadataQuorum {
     const diverging = this.divergence(request);
     if (diverging === null) {
       this.matched.set(from, request.offset);
-      this.advanceHighWatermark(now);
+      this.advanceHighWatermark();
     }
     if (diverging !== null || request.offset < this.log.length || request.highWatermark < this.hw) {
-      this.answer(from, request, diverging, now);
+      this.answer(from, request, diverging);
       return;
     }
     this.parked.set(from, { request, until: now + this.fetchMaxWaitMs });
@@ -282,7 +278,7 @@ export class MetadataQuorum {
     return { epoch: 0, offset: 0 };
   }
 
-  private answer(to: number, request: FetchMessage, diverging: LogEnd | null, _now: number): void {
+  private answer(to: number, request: FetchMessage, diverging: LogEnd | null): void {
     this.parked.delete(to);
     const entries = diverging === null ? this.log.slice(request.offset, request.offset + MAX_FETCH_ENTRIES) : [];
     this.send(to, {
@@ -330,7 +326,7 @@ export class MetadataQuorum {
     }
     if (following) this.learnHighWatermark(Math.min(response.highWatermark, this.log.length));
     this.nextFetchAt = now;
-    if (recovering) this.maybeFinishRecovery(now);
+    if (recovering) this.maybeFinishRecovery();
   }
 
   private truncate(offset: number): void {
@@ -387,7 +383,7 @@ export class MetadataQuorum {
       }
     }
     if (source === this.brokerId) {
-      this.becomeLeader(epoch, now);
+      this.becomeLeader(epoch);
       return;
     }
     this._role = 'recovering';
@@ -396,12 +392,12 @@ export class MetadataQuorum {
     this.nextFetchAt = now;
   }
 
-  private maybeFinishRecovery(now: number): void {
+  private maybeFinishRecovery(): void {
     const target = this.recovery?.target;
-    if (target && compareLogEnds(this.logEnd, target) >= 0) this.becomeLeader(this.election.epoch, now);
+    if (target && compareLogEnds(this.logEnd, target) >= 0) this.becomeLeader(this.election.epoch);
   }
 
-  private becomeLeader(epoch: number, now: number): void {
+  private becomeLeader(epoch: number): void {
     this._role = 'leader';
     this.recovery = null;
     this.inFlight = null;
@@ -411,7 +407,7 @@ export class MetadataQuorum {
     this.markerOffset = this.log.length;
     this.append([{ epoch, record: { type: 'LeaderChange', controllerId: this.brokerId, epoch } }]);
     this.events.push({ type: 'ready', epoch, logEnd: this.logEnd });
-    this.advanceHighWatermark(now);
+    this.advanceHighWatermark();
   }
 
   private becomeFollower(): void {
@@ -426,17 +422,17 @@ export class MetadataQuorum {
     this.nextFetchAt = Number.POSITIVE_INFINITY;
   }
 
-  private propose(records: readonly MetadataRecord[], now: number): QuorumOutput['proposed'] {
+  private propose(records: readonly MetadataRecord[]): QuorumOutput['proposed'] {
     if (this._role !== 'leader' || records.length === 0) return null;
     const baseOffset = this.log.length;
     const epoch = this.election.epoch;
     this.append(records.map((record) => ({ epoch, record })));
-    this.advanceHighWatermark(now);
+    this.advanceHighWatermark();
     return { baseOffset, lastOffset: this.log.length - 1 };
   }
 
   /** The largest offset a majority of the view holds, once it covers this epoch's first entry. */
-  private advanceHighWatermark(now: number): void {
+  private advanceHighWatermark(): void {
     const members = this.election.members;
     if (members.length === 0) return;
     const held = members
@@ -447,7 +443,7 @@ export class MetadataQuorum {
     if (candidate > this.markerOffset && candidate > this.hw) {
       this.learnHighWatermark(candidate);
       // Parked followers learn the new high watermark now, not at the end of their long poll.
-      for (const [id, { request }] of this.parked) this.answer(id, request, null, now);
+      for (const [id, { request }] of this.parked) this.answer(id, request, null);
     }
   }
 
@@ -456,7 +452,7 @@ export class MetadataQuorum {
   private step(now: number): void {
     if (this._role === 'leader') {
       for (const [id, { request, until }] of this.parked) {
-        if (now >= until || request.offset < this.log.length) this.answer(id, request, null, now);
+        if (now >= until || request.offset < this.log.length) this.answer(id, request, null);
       }
       return;
     }

@@ -27,6 +27,7 @@ import type { MetadataImage, PartitionImage } from './metadata-image';
 import { NO_LEADER } from './metadata-records';
 import type { MetadataRecord, PartitionChangeRecord, PartitionRecord } from './metadata-records';
 import { assignReplicasToBrokers } from './replica-assignment';
+import { sameMembers } from '../util/same-members';
 
 export type ControllerResult =
   | { readonly ok: true; readonly records: readonly MetadataRecord[] }
@@ -267,10 +268,6 @@ function countNames(names: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
   return counts;
-}
-
-function sameMembers(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((id) => b.includes(id));
 }
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

@@ -10,7 +10,7 @@ import { ClientDisconnectedError, OffsetOutOfRangeError, TabkaError, UnknownTopi
 import type { LocalBroker } from '../broker/local-broker';
 import type { FetchResult } from '../broker/partition';
 import { decodeRecordBatch } from '../protocol/record-batch';
-import { SerialQueue } from '../util/serial-queue';
+import { sleep } from '../util/sleep';
 
 export interface ConsumerConfig {
   readonly groupId: string;
@@ -281,21 +281,23 @@ export class Consumer {
   }
 }
 
-/** Lets at most `limit` partitions' handlers run at once. */
+/** Lets at most `limit` partitions' handlers run at once; the others wait their turn, in order. */
 class HandlerGate {
-  private readonly serial = new SerialQueue();
   private active = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly limit: number) {}
 
   async run(task: () => Promise<void>): Promise<void> {
-    if (this.limit <= 1) return this.serial.run(task);
-    while (this.active >= this.limit) await sleep(1);
-    this.active++;
+    if (this.active >= Math.max(1, this.limit)) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
     try {
       await task();
     } finally {
-      this.active--;
+      // The slot passes straight to the next waiter, or frees up.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
     }
   }
 }
@@ -311,8 +313,4 @@ function decodeMessages(batches: readonly Uint8Array[], fromOffset: number): Kaf
     }
   }
   return messages;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -16,6 +16,7 @@ import type { LocalBroker } from '../broker/local-broker';
 import type { Acks } from '../broker/partition';
 import { encodeRecordBatch } from '../protocol/record-batch';
 import type { RecordHeader, RecordInput } from '../protocol/record-batch';
+import { sleep } from '../util/sleep';
 import { DEFAULT_BATCH_SIZE, Partitioner } from './partitioner';
 
 export interface ProducerConfig {
@@ -307,7 +308,7 @@ export class Producer {
         queue.lingerTimer = undefined;
         void this.flush(queue);
       }
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await sleep(5);
     }
   }
 

@@ -105,8 +105,4 @@ export class MetadataInvariants {
       (m) => m.highWatermark === log.length && m.metadataLog.length === log.length && same(m.metadataLog.at(-1), log.at(-1)),
     );
   }
-
-  get committedLength(): number {
-    return this.committed.length;
-  }
 }

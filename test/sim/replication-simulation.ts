@@ -24,6 +24,7 @@ import { LogManager } from '../../src/log/log-manager';
 import { MemoryLogStore } from '../../src/log/memory-log-store';
 import { decodeRecordBatch, encodeRecordBatch } from '../../src/protocol/record-batch';
 import { InvalidProducerEpochError, TabkaError } from '../../src/errors';
+import { sameMembers } from '../../src/util/same-members';
 import { EventQueue } from './event-queue';
 import { Prng } from './prng';
 
@@ -561,8 +562,4 @@ class ReplicationSimulation {
 /** Settles every promise chain the last event started: nothing in the simulation waits on real time. */
 function drain(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-function sameMembers(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((id) => b.includes(id));
 }
