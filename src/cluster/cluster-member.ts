@@ -94,6 +94,8 @@ export class ClusterMember {
   private committed: MetadataImage = EMPTY_IMAGE;
   /** The controller's image over its whole log, uncommitted entries included; null unless ready. */
   private working: MetadataImage | null = null;
+  /** A working image and live set for which the controller's duties found nothing to do. */
+  private dutiesDoneFor: { readonly image: MetadataImage; readonly live: string } | null = null;
   private readonly events: ClusterEvent[] = [];
   private electionWake: number | null = null;
   private quorumWake: number | null = null;
@@ -151,9 +153,6 @@ export class ClusterMember {
   }
   get metadataLog(): readonly MetadataEntry[] {
     return this.quorum.entries;
-  }
-  get electionPhase(): string {
-    return this.election.phase;
   }
 
   // ---------------------------------------------------------------- input
@@ -237,6 +236,11 @@ export class ClusterMember {
   /** The controller's duties, each step: keep broker registrations and leaderships in line with liveness. */
   private afterStep(collector: OutputCollector, now: number): void {
     if (!this.isReadyController || this.working === null) return;
+    // The duties are a function of the (immutable) working image and who is live: most inputs
+    // (heartbeats) change neither, so they skip the scan of every partition.
+    const liveKey = this.election.liveMembers.join(',');
+    if (this.working === this.dutiesDoneFor?.image && liveKey === this.dutiesDoneFor.live) return;
+    const before = this.working;
     const live = new Set(this.election.liveMembers);
     for (const id of live) {
       if (!this.working.brokers.has(id)) this.propose(collector, [{ type: 'RegisterBroker', brokerId: id }], now);
@@ -247,6 +251,8 @@ export class ClusterMember {
       else if (!broker.fenced && !live.has(broker.brokerId)) this.propose(collector, brokerFenced(image, broker.brokerId), now);
     }
     this.propose(collector, preferredLeaderElection(this.working, [...live]), now);
+    // Only a pass that changed nothing proves the next one would change nothing either.
+    this.dutiesDoneFor = this.working === before ? { image: before, live: liveKey } : null;
   }
 
   private propose(collector: OutputCollector, records: readonly MetadataRecord[], now: number): void {
