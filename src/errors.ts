@@ -362,6 +362,107 @@ export class MetadataConflictError extends TabkaError {
   }
 }
 
+/** This broker does not coordinate the group (any more): find the coordinator again. */
+export class NotCoordinatorError extends TabkaError {
+  readonly code = 'NOT_COORDINATOR';
+  override readonly retriable = true;
+  constructor(readonly groupId: string, readonly brokerId: number) {
+    super(`Broker ${brokerId} is not the coordinator of group ${JSON.stringify(groupId)}`);
+  }
+  protected override details() {
+    return { groupId: this.groupId, brokerId: this.brokerId };
+  }
+}
+
+/** The coordinator is still reading its groups from __consumer_offsets. */
+export class CoordinatorLoadInProgressError extends TabkaError {
+  readonly code = 'COORDINATOR_LOAD_IN_PROGRESS';
+  override readonly retriable = true;
+  constructor(readonly groupId: string) {
+    super(`The coordinator of group ${JSON.stringify(groupId)} is still loading`);
+  }
+  protected override details() {
+    return { groupId: this.groupId };
+  }
+}
+
+/** The group is rebalancing: rejoin before syncing, heartbeating or committing. */
+export class RebalanceInProgressError extends TabkaError {
+  readonly code = 'REBALANCE_IN_PROGRESS';
+  override readonly retriable = true;
+  constructor(readonly groupId: string) {
+    super(`Group ${JSON.stringify(groupId)} is rebalancing`);
+  }
+  protected override details() {
+    return { groupId: this.groupId };
+  }
+}
+
+/** A member speaks for a generation the group has left behind: it must rejoin. */
+export class IllegalGenerationError extends TabkaError {
+  readonly code = 'ILLEGAL_GENERATION';
+  constructor(readonly groupId: string, readonly generationId: number, readonly currentGeneration: number, reason = '') {
+    super(`Generation ${generationId} of group ${JSON.stringify(groupId)} is not the current one (${currentGeneration})${reason ? `: ${reason}` : ''}`);
+  }
+  protected override details() {
+    return { groupId: this.groupId, generationId: this.generationId, currentGeneration: this.currentGeneration };
+  }
+}
+
+/** The coordinator does not know this member (it left, or its session expired). */
+export class UnknownMemberIdError extends TabkaError {
+  readonly code = 'UNKNOWN_MEMBER_ID';
+  constructor(readonly groupId: string, readonly memberId: string) {
+    super(`Group ${JSON.stringify(groupId)} has no member ${JSON.stringify(memberId)}`);
+  }
+  protected override details() {
+    return { groupId: this.groupId, memberId: this.memberId };
+  }
+}
+
+/** A joining member shares no assignor with the group's members. */
+export class InconsistentGroupProtocolError extends TabkaError {
+  readonly code = 'INCONSISTENT_GROUP_PROTOCOL';
+  constructor(readonly groupId: string, readonly protocols: readonly string[]) {
+    super(`Group ${JSON.stringify(groupId)} uses none of the assignors ${protocols.join(', ')}`);
+  }
+  protected override details() {
+    return { groupId: this.groupId, protocols: [...this.protocols] };
+  }
+}
+
+export class GroupIdNotFoundError extends TabkaError {
+  readonly code = 'GROUP_ID_NOT_FOUND';
+  constructor(readonly groupId: string) {
+    super(`Group ${JSON.stringify(groupId)} does not exist`);
+  }
+  protected override details() {
+    return { groupId: this.groupId };
+  }
+}
+
+/** Deleting a group, or setting its offsets, while members are in it. */
+export class NonEmptyGroupError extends TabkaError {
+  readonly code = 'NON_EMPTY_GROUP';
+  constructor(readonly groupId: string) {
+    super(`Group ${JSON.stringify(groupId)} still has members`);
+  }
+  protected override details() {
+    return { groupId: this.groupId };
+  }
+}
+
+/** auto.offset.reset 'none' and no committed offset for a partition. */
+export class NoOffsetForPartitionError extends TabkaError {
+  readonly code = 'NO_OFFSET_FOR_PARTITION';
+  constructor(readonly groupId: string, readonly topic: string, readonly partition: number) {
+    super(`Group ${JSON.stringify(groupId)} has no committed offset for ${topic}-${partition} and its offset reset policy is 'none'`);
+  }
+  protected override details() {
+    return { groupId: this.groupId, topic: this.topic, partition: this.partition };
+  }
+}
+
 type ErrorFactory = (message: string, details: Record<string, unknown>) => TabkaError;
 
 const num = (value: unknown): number => (typeof value === 'number' ? value : Number.NaN);
@@ -414,6 +515,17 @@ const factories: Record<string, ErrorFactory> = {
   InvalidMetadataRecordError: (m, d) => withMessage(new InvalidMetadataRecordError(str(d.reason)), m),
   MetadataConflictError: (m, d) =>
     withMessage(new MetadataConflictError(num(d.offset), str(d.recordType), str(d.reason)), m),
+  NotCoordinatorError: (m, d) => withMessage(new NotCoordinatorError(str(d.groupId), num(d.brokerId)), m),
+  CoordinatorLoadInProgressError: (m, d) => withMessage(new CoordinatorLoadInProgressError(str(d.groupId)), m),
+  RebalanceInProgressError: (m, d) => withMessage(new RebalanceInProgressError(str(d.groupId)), m),
+  IllegalGenerationError: (m, d) =>
+    withMessage(new IllegalGenerationError(str(d.groupId), num(d.generationId), num(d.currentGeneration)), m),
+  UnknownMemberIdError: (m, d) => withMessage(new UnknownMemberIdError(str(d.groupId), str(d.memberId)), m),
+  InconsistentGroupProtocolError: (m, d) =>
+    withMessage(new InconsistentGroupProtocolError(str(d.groupId), Array.isArray(d.protocols) ? d.protocols.map(str) : []), m),
+  GroupIdNotFoundError: (m, d) => withMessage(new GroupIdNotFoundError(str(d.groupId)), m),
+  NonEmptyGroupError: (m, d) => withMessage(new NonEmptyGroupError(str(d.groupId)), m),
+  NoOffsetForPartitionError: (m, d) => withMessage(new NoOffsetForPartitionError(str(d.groupId), str(d.topic), num(d.partition)), m),
 };
 
 function withMessage<E extends Error>(error: E, message: string): E {

@@ -33,8 +33,26 @@ export type { ClusterStatus, ClusterEventRecord, ClusterMetadata } from './broke
 export type { ClusterEvent } from './cluster/cluster-member';
 export { Producer } from './producer/producer';
 export type { ProducerConfig, ProducerRecord, ProducerBatch, Message, RecordMetadata } from './producer/producer';
-export { Consumer } from './consumer/consumer';
-export type { ConsumerConfig, KafkaMessage, EachMessagePayload, EachBatchPayload, Batch, RunConfig, TopicPartitions } from './consumer/consumer';
+export { Consumer, CONSUMER_EVENTS } from './consumer/consumer';
+export type {
+  ConsumerConfig,
+  ConsumerEvent,
+  ConsumerEvents,
+  OffsetResetPolicy,
+  KafkaMessage,
+  EachMessagePayload,
+  EachBatchPayload,
+  Batch,
+  RunConfig,
+  TopicPartitions,
+  TopicPartitionOffset,
+} from './consumer/consumer';
+export { Assignors, rangeAssignor, roundRobinAssignor, cooperativeStickyAssignor, withholdMovedPartitions } from './consumer/assignors/index';
+export type { Assignor, AssignmentContext, GroupAssignment, MemberSubscription, RebalanceProtocol, TopicPartition } from './consumer/assignor';
+export type { GroupJoin } from './consumer/group-membership';
+export { CONSUMER_OFFSETS_TOPIC, offsetsPartitionFor } from './coordinator/group-records';
+export type { GroupState } from './coordinator/group-metadata';
+export type { GroupListing, GroupDescriptionResult, GroupMemberDescription, TopicCommits, PartitionCommit } from './admin/group-admin';
 export type { ReplicaStatus } from './broker/replica-manager';
 export type { PartitionOffsets } from './broker/data-requests';
 export { SignalingClient } from './signaling/signaling-client';

@@ -42,6 +42,7 @@ export interface RejectedPeer {
 
 export class Tabka {
   private readonly rejections: RejectedPeer[] = [];
+  private readonly consumers = new Set<Consumer>();
 
   private constructor(
     readonly broker: LocalBroker,
@@ -97,7 +98,10 @@ export class Tabka {
 
   /** A consumer, as KafkaJS's `kafka.consumer({ groupId })`. */
   consumer(config: ConsumerConfig): Consumer {
-    return new Consumer(this.broker, config);
+    const consumer = new Consumer(this.broker, config);
+    this.consumers.add(consumer);
+    consumer.on('consumer.disconnect', () => this.consumers.delete(consumer));
+    return consumer;
   }
 
   async clusterStatus(): Promise<ClusterStatus> {
@@ -115,11 +119,17 @@ export class Tabka {
   hangUp(): void {
     this.port.sayGoodbye();
     this.mesh.close();
-    void this.leave();
+    void this.closeBroker();
   }
 
   /** Leaves cleanly: the others forget this broker at once instead of waiting for a timeout. */
   async leave(): Promise<void> {
+    // Consumers commit and leave their groups while the broker can still reach the coordinators.
+    await Promise.all([...this.consumers].map((consumer) => consumer.disconnect().catch(() => undefined)));
+    await this.closeBroker();
+  }
+
+  private async closeBroker(): Promise<void> {
     await this.broker.close();
     // The broker's LEAVE frames cross the port and the mesh after close() answers; give them a
     // moment to go out. (On pagehide this is best effort: closed channels are noticed anyway.)

@@ -2,6 +2,8 @@ import { TopicAlreadyExistsError, UnknownTopicOrPartitionError } from '../errors
 import { outcomeError } from '../broker/admin-requests';
 import type { TopicOutcome } from '../broker/admin-requests';
 import type { Tabka } from '../tabka';
+import * as groups from './group-admin';
+import type { GroupDescriptionResult, GroupListing, TopicCommits } from './group-admin';
 
 export interface BrokerDescription {
   readonly nodeId: number;
@@ -157,6 +159,31 @@ export class Admin {
   /** As KafkaJS: deletes every record before each offset (-1: the high watermark). */
   async deleteTopicRecords({ topic, partitions }: { topic: string; partitions: readonly { partition: number; offset: string }[] }): Promise<void> {
     await Promise.all(partitions.map(({ partition, offset }) => this.tabka.broker.deleteRecords(topic, partition, Number(offset))));
+  }
+
+  listGroups(): Promise<{ groups: GroupListing[] }> {
+    return groups.listGroups(this.tabka.broker);
+  }
+
+  describeGroups(groupIds: readonly string[]): Promise<{ groups: GroupDescriptionResult[] }> {
+    return groups.describeGroups(this.tabka.broker, groupIds);
+  }
+
+  /** As KafkaJS v2: per topic and partition, the committed offset ('-1': none), plus the lag. */
+  fetchOffsets({ groupId, topics }: { groupId: string; topics?: readonly string[] }): Promise<TopicCommits[]> {
+    return groups.fetchOffsets(this.tabka.broker, groupId, topics);
+  }
+
+  setOffsets({ groupId, topic, partitions }: { groupId: string; topic: string; partitions: readonly { partition: number; offset: string }[] }): Promise<void> {
+    return groups.setOffsets(this.tabka.broker, groupId, topic, partitions);
+  }
+
+  resetOffsets({ groupId, topic, earliest = false }: { groupId: string; topic: string; earliest?: boolean }): Promise<void> {
+    return groups.resetOffsets(this.tabka.broker, groupId, topic, earliest);
+  }
+
+  deleteGroups(groupIds: readonly string[]): Promise<{ groupId: string; errorCode: string | 0 }[]> {
+    return groups.deleteGroups(this.tabka.broker, groupIds);
   }
 
   /** As KafkaJS's describeCluster: the brokers, the controller's id and the cluster id. */

@@ -12,6 +12,8 @@ import type { ClusterMetadata, ClusterNodeOptions, ClusterStatus } from './clust
 import type { NewTopic, TopicOutcome } from './admin-requests';
 import type { PartitionOffsets, ProduceResponse } from './data-requests';
 import type { Acks, FetchResult } from './partition';
+import { GroupCoordinators } from './group-coordinators';
+import type { GroupApi } from './group-requests';
 import { ReplicaManager } from './replica-manager';
 import type { ReplicaStatus } from './replica-manager';
 import { ownedBytes } from '../util/owned-bytes';
@@ -36,6 +38,7 @@ export type ClusterTimings = Pick<ClusterNodeOptions, 'heartbeatIntervalMs' | 's
 interface Running {
   cluster?: ClusterNode;
   replicas?: ReplicaManager;
+  groups?: GroupCoordinators;
   readonly info: BrokerInfo;
   readonly slot: BrokerSlot;
   readonly logs: LogManager;
@@ -117,6 +120,7 @@ export class BrokerService {
     if (running.cluster) return running.cluster.status();
     running.cluster = await ClusterNode.start({ ...timings, brokerId: running.info.brokerId, port, logs: running.logs });
     running.replicas = new ReplicaManager({ node: running.cluster, logs: running.logs });
+    running.groups = new GroupCoordinators({ node: running.cluster, replicas: running.replicas });
     return running.cluster.status();
   }
 
@@ -148,6 +152,14 @@ export class BrokerService {
     return this.replicas().offsets(topic, partition);
   }
 
+  /** A consumer group request, to the group's coordinator wherever it is. */
+  group<K extends keyof GroupApi>(method: K, ...args: Parameters<GroupApi[K]>): ReturnType<GroupApi[K]> {
+    const groups = this.require().groups;
+    if (!groups) throw new Error('this broker has not joined a cluster: call joinCluster() first');
+    const call = groups[method] as (...callArgs: Parameters<GroupApi[K]>) => ReturnType<GroupApi[K]>;
+    return call.apply(groups, args);
+  }
+
   async replicaStatus(): Promise<ReplicaStatus[]> {
     return this.replicas().status();
   }
@@ -168,6 +180,7 @@ export class BrokerService {
     const running = this.running;
     this.running = undefined;
     if (running?.retentionTimer !== undefined) clearInterval(running.retentionTimer);
+    running?.groups?.close();
     running?.replicas?.close();
     await running?.cluster?.leave();
     running?.logs.close();

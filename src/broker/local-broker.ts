@@ -9,6 +9,7 @@ import type { ClusterMetadata, ClusterStatus } from './cluster-node';
 import type { NewTopic, TopicOutcome } from './admin-requests';
 import type { PartitionOffsets, ProduceResponse } from './data-requests';
 import type { Acks, FetchResult } from './partition';
+import type { GroupApi } from './group-requests';
 import type { ReplicaStatus } from './replica-manager';
 import { ownedBytes } from '../util/owned-bytes';
 import { workerReady } from './worker-ready';
@@ -125,6 +126,11 @@ export class LocalBroker {
   /** Kafka's DeleteRecords, through the partition's leader (-1: up to the high watermark). Returns the new log start. */
   deleteRecords(topic: string, partition: number, offset: number): Promise<number> {
     return this.service.deleteRecords(topic, partition, offset);
+  }
+
+  /** A consumer group request (join, sync, heartbeat, commit...), to the group's coordinator. */
+  group<K extends keyof GroupApi>(method: K, ...args: Parameters<GroupApi[K]>): ReturnType<GroupApi[K]> {
+    return (this.service.group as unknown as (m: K, ...a: Parameters<GroupApi[K]>) => ReturnType<GroupApi[K]>)(method, ...args);
   }
 
   replicaStatus(): Promise<ReplicaStatus[]> {

@@ -65,6 +65,7 @@ export class ReplicaManager {
   private readonly isrTimer: ReturnType<typeof setInterval>;
   private pendingImage: MetadataImage | null = null;
   private readonly leaderWatchers = new Set<(image: MetadataImage) => void>();
+  private readonly syncListeners: (() => void)[] = [];
   private syncing: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -105,6 +106,16 @@ export class ReplicaManager {
       highWatermark: p.highWatermark,
       followerOffsets: Object.fromEntries([...p.followerOffsets()].map(([id, offset]) => [String(id), offset])),
     }));
+  }
+
+  /** This broker's replica of a partition, if it hosts one. */
+  localPartition(topic: string, partition: number): Partition | undefined {
+    return this.partitions.get(partitionKey(topic, partition));
+  }
+
+  /** Called after every pass that brought the hosted replicas in line with new metadata. */
+  onSynced(listener: () => void): void {
+    this.syncListeners.push(listener);
   }
 
   /** Sends a producer's batch to the partition's leader, retrying while leadership moves. */
@@ -240,6 +251,7 @@ export class ReplicaManager {
       const next = this.pendingImage;
       this.pendingImage = null;
       if (next && !this.closed) await this.sync(next).catch((error: unknown) => console.warn('tabka: replica sync failed', error));
+      for (const listener of this.syncListeners) listener();
     });
   }
 

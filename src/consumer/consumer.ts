@@ -1,16 +1,26 @@
 /**
  * The consumer, shaped like KafkaJS's `kafka.consumer({ groupId })`: subscribe, run with
- * `eachMessage` or `eachBatch`, seek, pause and resume, stop. Each partition of the
- * subscription is read from its leader with long-poll fetches and only below the high
- * watermark, so a consumer never sees a record that a failover could take back. Until
- * consumer groups exist, a consumer owns every partition of its subscription and keeps its
- * offsets in memory.
+ * `eachMessage` or `eachBatch`, seek, pause and resume, commit, stop. Each partition is read
+ * from its leader with long-poll fetches and only below the high watermark, so a consumer
+ * never sees a record that a failover could take back.
+ *
+ * `subscribe()` makes it a member of its group: the group's coordinator and assignor decide
+ * which partitions it reads, it starts from the group's committed offsets (or the reset
+ * policy), and commits as it goes. `assign()` reads chosen partitions without a group.
  */
-import { ClientDisconnectedError, OffsetOutOfRangeError, TabkaError, UnknownTopicOrPartitionError } from '../errors';
+import { ClientDisconnectedError, NoOffsetForPartitionError, OffsetOutOfRangeError, TabkaError, UnknownTopicOrPartitionError } from '../errors';
 import type { LocalBroker } from '../broker/local-broker';
 import type { FetchResult } from '../broker/partition';
+import type { OffsetToCommit } from '../coordinator/group-coordinator';
 import { decodeRecordBatch } from '../protocol/record-batch';
+import { TypedEmitter } from '../signaling/typed-emitter';
 import { sleep } from '../util/sleep';
+import type { Assignor, TopicPartition } from './assignor';
+import { cooperativeStickyAssignor } from './assignors/cooperative-sticky-assignor';
+import { GroupMembership } from './group-membership';
+import type { GroupJoin, GroupTransport } from './group-membership';
+
+export type OffsetResetPolicy = 'earliest' | 'latest' | 'none';
 
 export interface ConsumerConfig {
   readonly groupId: string;
@@ -18,6 +28,18 @@ export interface ConsumerConfig {
   readonly maxWaitTimeInMs?: number;
   /** Default 1 MiB (Kafka's max.partition.fetch.bytes). */
   readonly maxBytesPerPartition?: number;
+  /** Assignors in order of preference. Default: cooperative sticky. */
+  readonly partitionAssigners?: readonly Assignor[];
+  /**
+   * A member silent this long is removed from its group. Default 10 s: a tab that closes
+   * leaves at once (its broker's goodbye takes its members along), so this only bounds a crash.
+   */
+  readonly sessionTimeout?: number;
+  /** How long the coordinator waits for every member to rejoin. Default 60 s, as KafkaJS. */
+  readonly rebalanceTimeout?: number;
+  /** Where a partition with no committed offset starts (Kafka's auto.offset.reset). Default 'latest'. */
+  readonly autoOffsetReset?: OffsetResetPolicy;
+  readonly clientId?: string;
 }
 
 export interface KafkaMessage {
@@ -61,6 +83,12 @@ export interface RunConfig {
   readonly eachBatchAutoResolve?: boolean;
   /** How many partitions' handlers may run at once. Default 1, as KafkaJS. */
   readonly partitionsConsumedConcurrently?: number;
+  /** Commit what was processed without being asked (default true, as KafkaJS). */
+  readonly autoCommit?: boolean;
+  /** Commit at most this often (ms). With neither this nor a threshold: after every batch. */
+  readonly autoCommitInterval?: number | null;
+  /** Commit once this many messages were processed since the last commit. */
+  readonly autoCommitThreshold?: number | null;
 }
 
 export interface TopicPartitions {
@@ -68,39 +96,101 @@ export interface TopicPartitions {
   readonly partitions?: readonly number[];
 }
 
+export interface TopicPartitionOffset extends TopicPartition {
+  readonly offset: string;
+}
+
+/** KafkaJS's instrumentation events: `consumer.on(consumer.events.GROUP_JOIN, e => ...)`. */
+export interface ConsumerEvent<T> {
+  readonly id: number;
+  readonly type: string;
+  readonly timestamp: number;
+  readonly payload: T;
+}
+
+export interface ConsumerEvents {
+  'consumer.connect': ConsumerEvent<null>;
+  'consumer.disconnect': ConsumerEvent<null>;
+  'consumer.stop': ConsumerEvent<null>;
+  'consumer.group_join': ConsumerEvent<GroupJoin>;
+  'consumer.rebalancing': ConsumerEvent<{ groupId: string; memberId: string }>;
+  'consumer.revoked': ConsumerEvent<{ groupId: string; partitions: TopicPartition[]; lost: boolean }>;
+  'consumer.commit_offsets': ConsumerEvent<{ groupId: string; memberId: string; groupGenerationId: number; topics: { topic: string; partitions: { partition: number; offset: string }[] }[] }>;
+  'consumer.crash': ConsumerEvent<{ groupId: string; error: Error; restart: boolean }>;
+}
+
+export const CONSUMER_EVENTS = Object.freeze({
+  CONNECT: 'consumer.connect',
+  DISCONNECT: 'consumer.disconnect',
+  STOP: 'consumer.stop',
+  GROUP_JOIN: 'consumer.group_join',
+  REBALANCING: 'consumer.rebalancing',
+  REVOKED: 'consumer.revoked',
+  COMMIT_OFFSETS: 'consumer.commit_offsets',
+  CRASH: 'consumer.crash',
+} as const);
+
 interface PartitionCursor {
   readonly topic: string;
   readonly partition: number;
   offset: number | null;
   seekTo: number | null;
+  /** The position last committed for the group (null: none from here). */
+  committed: number | null;
+  active: boolean;
+  loop: Promise<void> | null;
 }
 
 const RETRY_BACKOFF_MS = 100;
 const PAUSED_POLL_MS = 50;
+const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
+const DEFAULT_REBALANCE_TIMEOUT_MS = 60_000;
+
+class ConsumerEmitter extends TypedEmitter<ConsumerEvents> {
+  private nextId = 0;
+
+  fire<K extends keyof ConsumerEvents>(type: K, payload: ConsumerEvents[K]['payload']): void {
+    this.emit(type, { id: this.nextId++, type, timestamp: Date.now(), payload } as ConsumerEvents[K]);
+  }
+}
 
 export class Consumer {
   readonly groupId: string;
+  readonly events = CONSUMER_EVENTS;
   private readonly maxWaitMs: number;
   private readonly maxBytes: number;
   private readonly subscriptions = new Map<string, { fromBeginning: boolean }>();
   private readonly cursors = new Map<string, PartitionCursor>();
   private readonly pausedTopics = new Map<string, Set<number> | 'all'>();
+  private readonly emitter = new ConsumerEmitter();
+  private manual: TopicPartitions[] = [];
+  private membership: GroupMembership | null = null;
+  private runConfig: RunConfig | null = null;
+  private handlers = new HandlerGate(1);
   private running = false;
-  private loops: Promise<void>[] = [];
+  private commitChain: Promise<void> = Promise.resolve();
+  private uncommittedMessages = 0;
+  private lastCommitAt = 0;
 
   constructor(
     private readonly broker: LocalBroker,
-    config: ConsumerConfig,
+    private readonly config: ConsumerConfig,
   ) {
     this.groupId = config.groupId;
     this.maxWaitMs = config.maxWaitTimeInMs ?? 500;
     this.maxBytes = config.maxBytesPerPartition ?? 1024 * 1024;
   }
 
-  async connect(): Promise<void> {
-    // Nothing to set up yet: the broker is this tab's own.
+  on<K extends keyof ConsumerEvents>(type: K, listener: (event: ConsumerEvents[K]) => void): () => void {
+    return this.emitter.on(type, listener);
   }
 
+  async connect(): Promise<void> {
+    // The broker is this tab's own: nothing to dial.
+    this.emitter.fire('consumer.connect', null);
+  }
+
+  /** Joins the group for these topics (on run()): the group shares their partitions out. */
   async subscribe(subscription: { topic?: string; topics?: readonly string[]; fromBeginning?: boolean }): Promise<void> {
     const topics = [...(subscription.topics ?? []), ...(subscription.topic === undefined ? [] : [subscription.topic])];
     const metadata = await this.broker.clusterMetadata();
@@ -110,17 +200,28 @@ export class Consumer {
     }
   }
 
+  /**
+   * Reads these partitions (all of a topic's when none are named) without joining the group,
+   * as Kafka's assign(): positions start by the reset policy, or where seek() puts them.
+   */
+  assign(partitions: readonly TopicPartitions[]): void {
+    if (this.running) throw new Error('assign() before run()');
+    this.manual = [...partitions];
+  }
+
   async run(config: RunConfig): Promise<void> {
     if (!config.eachMessage && !config.eachBatch) throw new TypeError('run() needs eachMessage or eachBatch');
     if (this.running) return;
     this.running = true;
-    const metadata = await this.broker.clusterMetadata();
-    const handlers = new HandlerGate(config.partitionsConsumedConcurrently ?? 1);
-    for (const [topic] of this.subscriptions) {
-      const count = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
-      for (let partition = 0; partition < count; partition++) {
-        const cursor = this.cursor(topic, partition);
-        this.loops.push(this.consume(cursor, config, handlers));
+    this.runConfig = config;
+    this.handlers = new HandlerGate(config.partitionsConsumedConcurrently ?? 1);
+    this.lastCommitAt = Date.now();
+    if (this.subscriptions.size > 0) this.joinGroup();
+    if (this.manual.length > 0) {
+      const metadata = await this.broker.clusterMetadata();
+      for (const { topic, partitions } of this.manual) {
+        const count = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+        for (const partition of partitions ?? Array.from({ length: count }, (_, i) => i)) this.startPartition(this.cursor(topic, partition));
       }
     }
   }
@@ -152,31 +253,165 @@ export class Consumer {
     return [...this.pausedTopics].map(([topic, partitions]) => (partitions === 'all' ? { topic } : { topic, partitions: [...partitions] }));
   }
 
+  /** The partitions this consumer reads now. */
+  assignment(): TopicPartition[] {
+    return [...this.cursors.values()].filter((c) => c.active).map(({ topic, partition }) => ({ topic, partition }));
+  }
+
   /** The next offset each partition will read (null: not started yet). */
   positions(): { topic: string; partition: number; offset: string | null }[] {
     return [...this.cursors.values()].map((c) => ({ topic: c.topic, partition: c.partition, offset: c.offset === null ? null : String(c.offset) }));
   }
 
+  /**
+   * Commits positions (the next offset to read, as Kafka) for the group. Without arguments:
+   * every partition's current position. A member that no longer owns a partition gets
+   * IllegalGenerationError for it, never a silent overwrite.
+   */
+  async commitOffsets(offsets?: readonly TopicPartitionOffset[]): Promise<void> {
+    const explicit = offsets?.map(({ topic, partition, offset }) => ({ topic, partition, offset: Number(offset) }));
+    await this.commit(explicit ?? this.pendingCommits([...this.cursors.values()]));
+  }
+
   async stop(): Promise<void> {
+    if (!this.running) return;
     this.running = false;
-    await Promise.all(this.loops);
-    this.loops = [];
+    // Leaving commits what was processed (the membership revokes everything first).
+    await this.membership?.stop();
+    this.membership = null;
+    await Promise.all([...this.cursors.values()].map((cursor) => this.stopPartition(cursor)));
+    await this.commitChain;
+    this.emitter.fire('consumer.stop', null);
   }
 
   async disconnect(): Promise<void> {
     await this.stop();
+    this.emitter.fire('consumer.disconnect', null);
   }
 
-  // ---------------------------------------------------------------- the fetch loop
+  // ---------------------------------------------------------------- the group
+
+  private joinGroup(): void {
+    const topics = [...this.subscriptions.keys()];
+    const broker = this.broker;
+    const transport: GroupTransport = {
+      join: (request) => broker.group('join', request),
+      sync: (request) => broker.group('sync', request),
+      heartbeat: (request) => broker.group('heartbeat', request),
+      leave: (groupId, memberId) => broker.group('leave', groupId, memberId),
+      commitOffsets: (request) => broker.group('commitOffsets', request),
+      fetchOffsets: (groupId, partitions) => broker.group('fetchOffsets', groupId, partitions),
+      partitionCounts: async (wanted) => {
+        const metadata = await broker.clusterMetadata();
+        return Object.fromEntries(metadata.topics.filter((t) => wanted.includes(t.name)).map((t) => [t.name, t.partitions.length]));
+      },
+    };
+    this.membership = new GroupMembership({
+      groupId: this.groupId,
+      clientId: this.config.clientId ?? `tabka-${broker.brokerId}`,
+      topics,
+      assignors: this.config.partitionAssigners ?? [cooperativeStickyAssignor],
+      sessionTimeoutMs: this.config.sessionTimeout ?? DEFAULT_SESSION_TIMEOUT_MS,
+      rebalanceTimeoutMs: this.config.rebalanceTimeout ?? DEFAULT_REBALANCE_TIMEOUT_MS,
+      transport,
+      clock: { now: Date.now, sleep },
+      listener: {
+        assigned: (partitions) => this.assigned(partitions),
+        revoked: (partitions, lost) => this.revoked(partitions, lost),
+        joined: (details) => this.emitter.fire('consumer.group_join', details),
+        rebalancing: () => this.emitter.fire('consumer.rebalancing', { groupId: this.groupId, memberId: this.membership?.memberId ?? '' }),
+      },
+    });
+    this.membership.start();
+  }
+
+  private async assigned(partitions: readonly TopicPartition[]): Promise<void> {
+    const committed = await this.broker.group('fetchOffsets', this.groupId, partitions);
+    for (const { topic, partition, offset } of committed) {
+      const cursor = this.cursor(topic, partition);
+      cursor.offset = offset >= 0 ? offset : null;
+      cursor.committed = offset >= 0 ? offset : null;
+      cursor.seekTo = null;
+      this.startPartition(cursor);
+    }
+  }
+
+  /** Stops reading the partitions and — unless they were lost — commits where they stand. */
+  private async revoked(partitions: readonly TopicPartition[], lost: boolean): Promise<void> {
+    const cursors = partitions.map(({ topic, partition }) => this.cursor(topic, partition));
+    await Promise.all(cursors.map((cursor) => this.stopPartition(cursor)));
+    if (!lost && (this.runConfig?.autoCommit ?? true)) {
+      await this.commit(this.pendingCommits(cursors)).catch(() => undefined);
+    }
+    for (const { topic, partition } of partitions) this.cursors.delete(`${topic}\u0000${partition}`);
+    this.emitter.fire('consumer.revoked', { groupId: this.groupId, partitions: [...partitions], lost });
+  }
+
+  private pendingCommits(cursors: readonly PartitionCursor[]): OffsetToCommit[] {
+    return cursors.filter((c) => c.offset !== null && c.offset !== c.committed).map((c) => ({ topic: c.topic, partition: c.partition, offset: c.offset! }));
+  }
+
+  /** One commit at a time, in order, so a later position is never overtaken by an earlier one. */
+  private commit(offsets: readonly OffsetToCommit[]): Promise<void> {
+    if (offsets.length === 0) return this.commitChain;
+    const done = this.commitChain.then(async () => {
+      const membership = this.membership;
+      if (membership) await membership.commit(offsets);
+      else await this.broker.group('commitOffsets', { groupId: this.groupId, generationId: -1, memberId: '', offsets });
+      for (const { topic, partition, offset } of offsets) {
+        const cursor = this.cursors.get(`${topic}\u0000${partition}`);
+        if (cursor) cursor.committed = offset;
+      }
+      this.emitter.fire('consumer.commit_offsets', {
+        groupId: this.groupId,
+        memberId: membership?.memberId ?? '',
+        groupGenerationId: membership?.generationId ?? -1,
+        topics: groupByTopic(offsets),
+      });
+    });
+    this.commitChain = done.catch(() => undefined);
+    return done;
+  }
+
+  private autoCommit(processed: number): void {
+    const config = this.runConfig;
+    if (!config || !(config.autoCommit ?? true) || !this.membership) return;
+    this.uncommittedMessages += processed;
+    const interval = config.autoCommitInterval ?? null;
+    const threshold = config.autoCommitThreshold ?? null;
+    const due =
+      (interval === null && threshold === null) ||
+      (interval !== null && Date.now() - this.lastCommitAt >= interval) ||
+      (threshold !== null && this.uncommittedMessages >= threshold);
+    if (!due) return;
+    this.uncommittedMessages = 0;
+    this.lastCommitAt = Date.now();
+    // A failed auto-commit is retried with the next one; the revocation commit is the one that counts.
+    this.commit(this.pendingCommits([...this.cursors.values()])).catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- the fetch loops
 
   private cursor(topic: string, partition: number): PartitionCursor {
     const key = `${topic}\u0000${partition}`;
     let cursor = this.cursors.get(key);
     if (!cursor) {
-      cursor = { topic, partition, offset: null, seekTo: null };
+      cursor = { topic, partition, offset: null, seekTo: null, committed: null, active: false, loop: null };
       this.cursors.set(key, cursor);
     }
     return cursor;
+  }
+
+  private startPartition(cursor: PartitionCursor): void {
+    if (cursor.active || !this.runConfig) return;
+    cursor.active = true;
+    cursor.loop = this.consume(cursor, this.runConfig);
+  }
+
+  private async stopPartition(cursor: PartitionCursor): Promise<void> {
+    cursor.active = false;
+    await cursor.loop;
+    cursor.loop = null;
   }
 
   private isPaused(topic: string, partition: number): boolean {
@@ -184,11 +419,12 @@ export class Consumer {
     return paused === 'all' || (paused?.has(partition) ?? false);
   }
 
-  private async consume(cursor: PartitionCursor, config: RunConfig, handlers: HandlerGate): Promise<void> {
+  private async consume(cursor: PartitionCursor, config: RunConfig): Promise<void> {
     // The next fetch goes out while this one's records are handled (one fetch ahead, like
     // Kafka's fetcher), so reading and decoding overlap with the application's work.
     let ahead: { offset: number; result: Promise<FetchResult> } | null = null;
-    while (this.running) {
+    const live = () => this.running && cursor.active;
+    while (live()) {
       try {
         if (cursor.seekTo !== null) {
           cursor.offset = cursor.seekTo;
@@ -205,22 +441,27 @@ export class Consumer {
         const pending: Promise<FetchResult> = ahead?.offset === offset ? ahead.result : this.fetch(cursor, offset);
         ahead = null;
         const result = await pending;
-        if (cursor.seekTo !== null || !this.running) continue; // what was fetched is for the old position
+        if (cursor.seekTo !== null || !live()) continue; // what was fetched is for the old position
         const messages = decodeMessages(result.batches, offset);
         if (messages.length === 0) continue;
         const next = Number(messages.at(-1)!.offset) + 1;
         const prefetch = this.fetch(cursor, next);
         prefetch.catch(() => undefined); // a failed read-ahead is retried as a normal fetch
         ahead = { offset: next, result: prefetch };
-        await handlers.run(() => this.deliver(cursor, messages, result.highWatermark, config));
+        await this.handlers.run(() => this.deliver(cursor, messages, result.highWatermark, config, live));
+        this.autoCommit(messages.length);
       } catch (error) {
         ahead = null;
         if (error instanceof OffsetOutOfRangeError) {
-          // auto.offset.reset=earliest for a position retention deleted, latest for one past the end.
+          // A position retention deleted restarts at the log start; one past the end, by the policy.
           cursor.offset = cursor.offset !== null && cursor.offset < error.logStartOffset ? error.logStartOffset : null;
           continue;
         }
         if (error instanceof ClientDisconnectedError) return;
+        if (error instanceof NoOffsetForPartitionError) {
+          this.emitter.fire('consumer.crash', { groupId: this.groupId, error, restart: false });
+          return;
+        }
         if (!(error instanceof TabkaError) || !error.retriable) console.warn(`tabka consumer ${this.groupId}: ${String(error)}`);
         await sleep(RETRY_BACKOFF_MS);
       }
@@ -232,11 +473,13 @@ export class Consumer {
   }
 
   private async startOffset(cursor: PartitionCursor): Promise<number> {
+    const policy: OffsetResetPolicy = this.subscriptions.get(cursor.topic)?.fromBeginning ? 'earliest' : (this.config.autoOffsetReset ?? 'latest');
+    if (policy === 'none') throw new NoOffsetForPartitionError(this.groupId, cursor.topic, cursor.partition);
     const offsets = await this.broker.offsets(cursor.topic, cursor.partition);
-    return this.subscriptions.get(cursor.topic)?.fromBeginning ? offsets.logStartOffset : offsets.highWatermark;
+    return policy === 'earliest' ? offsets.logStartOffset : offsets.highWatermark;
   }
 
-  private async deliver(cursor: PartitionCursor, messages: KafkaMessage[], highWatermark: number, config: RunConfig): Promise<void> {
+  private async deliver(cursor: PartitionCursor, messages: KafkaMessage[], highWatermark: number, config: RunConfig, live: () => boolean): Promise<void> {
     const { topic, partition } = cursor;
     if (config.eachBatch) {
       let resolved = cursor.offset ?? 0;
@@ -254,15 +497,15 @@ export class Consumer {
           resolved = Math.max(resolved, Number(offset) + 1);
         },
         heartbeat: async () => undefined,
-        isRunning: () => this.running,
-        isStale: () => cursor.seekTo !== null,
+        isRunning: live,
+        isStale: () => cursor.seekTo !== null || !cursor.active,
       });
       if (config.eachBatchAutoResolve ?? true) resolved = Number(messages.at(-1)!.offset) + 1;
       if (cursor.seekTo === null) cursor.offset = resolved;
       return;
     }
     for (const message of messages) {
-      if (!this.running || cursor.seekTo !== null || this.isPaused(topic, partition)) return;
+      if (!live() || cursor.seekTo !== null || this.isPaused(topic, partition)) return;
       let pausedHere = false;
       await config.eachMessage!({
         topic,
@@ -279,6 +522,16 @@ export class Consumer {
       if (pausedHere) return;
     }
   }
+}
+
+function groupByTopic(offsets: readonly OffsetToCommit[]): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+  const topics = new Map<string, { partition: number; offset: string }[]>();
+  for (const { topic, partition, offset } of offsets) {
+    const list = topics.get(topic) ?? [];
+    list.push({ partition, offset: String(offset) });
+    topics.set(topic, list);
+  }
+  return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
 /** Lets at most `limit` partitions' handlers run at once; the others wait their turn, in order. */

@@ -26,7 +26,7 @@ const RF3_RECORDS = 200_000;
 const CHANNEL_BYTES = 256 * 1024 * 1024;
 const LATENCY_SECONDS = 5;
 
-async function openTabs(context: BrowserContext, baseUrl: string, count: number, cluster: string): Promise<Page[]> {
+export async function openTabs(context: BrowserContext, baseUrl: string, count: number, cluster: string): Promise<Page[]> {
   const url = new URL(`test/browser/pages/cluster.html?${new URLSearchParams({ cluster, via: 'broadcast' })}`, baseUrl).href;
   const pages = await Promise.all(Array.from({ length: count }, () => context.newPage()));
   await Promise.all(pages.map((page) => page.goto(url)));
@@ -229,7 +229,7 @@ async function leaderFailover(pages: Page[], topic: string, leader: number): Pro
  * The bench runs under tsx, whose esbuild keeps function names with a `__name` helper; the
  * callbacks handed to page.evaluate carry calls to it into the page, where it must exist.
  */
-async function newContext(browser: Browser, permissions: string[]): Promise<BrowserContext> {
+export async function newContext(browser: Browser, permissions: string[]): Promise<BrowserContext> {
   const context = await browser.newContext({ permissions });
   await context.addInitScript('globalThis.__name = (target) => target;');
   return context;

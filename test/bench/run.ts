@@ -6,6 +6,7 @@ import { createServer } from 'vite';
 import { WEBRTC_PERMISSIONS, chromiumArgs, chromiumPath } from '../browser/chromium';
 import { clusterTimings } from './cluster-suite';
 import { RECORD_BYTES, dataFigures } from './data-suite';
+import { rebalanceRuns } from './group-suite';
 import type { StorageRound } from './storage-bench';
 import type { StorageShape } from './storage-shape';
 
@@ -140,7 +141,18 @@ async function dataSuite({ browser, baseUrl }: BenchEnv): Promise<SuiteResult> {
   };
 }
 
-const suites: Record<string, Suite> = { storage: storageSuite, cluster: clusterSuite, data: dataSuite };
+const GROUP_RUNS = 5;
+
+async function groupSuite({ browser, baseUrl }: BenchEnv): Promise<SuiteResult> {
+  const runs = (await rebalanceRuns(browser, baseUrl, [...WEBRTC_PERMISSIONS], GROUP_RUNS)).map(Math.round);
+  return {
+    figures: [],
+    timings: [{ metric: 'rebalance (member tab closed)', ms: median(runs), ceiling: 2000, runs }],
+    json: { rebalanceMs: median(runs), rebalanceRuns: runs.length },
+  };
+}
+
+const suites: Record<string, Suite> = { storage: storageSuite, cluster: clusterSuite, data: dataSuite, groups: groupSuite };
 
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000;
