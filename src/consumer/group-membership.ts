@@ -177,9 +177,14 @@ export class GroupMembership {
     const next = synced.assignment;
     const revoked = this.owned.filter((tp) => !contains(next, tp));
     const added = next.filter((tp) => !contains(this.owned, tp));
-    if (revoked.length > 0) await this.options.listener.revoked(revoked, false);
-    this.owned = [...next];
+    if (revoked.length > 0) {
+      this.owned = this.owned.filter((tp) => contains(next, tp));
+      await this.options.listener.revoked(revoked, false);
+    }
+    // Owned only once the consumer has taken them up: if that fails, the next join tries again.
+    this.needsJoin = true;
     if (added.length > 0) await this.options.listener.assigned(added);
+    this.owned = [...next];
     // Cooperative: what we gave up goes to its new owner in one more round.
     this.needsJoin = this.cooperative && revoked.length > 0;
     this.options.listener.joined({

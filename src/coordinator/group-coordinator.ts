@@ -151,8 +151,9 @@ export class GroupCoordinator {
       if (group.state === 'PreparingRebalance' && now >= group.rebalanceDeadline) this.completeJoin(group, true);
       if (group.state === 'CompletingRebalance' && now >= group.rebalanceDeadline) {
         // The leader never sent an assignment: whoever did not sync is gone, the rest rejoin.
-        for (const member of [...group.members.values()]) if (!member.syncWaiter) this.removeMember(group, member, 'no sync');
-        if (group.state === 'CompletingRebalance') this.prepareRebalance(group);
+        const silent = [...group.members.values()].filter((member) => !member.syncWaiter);
+        for (const member of silent) this.removeMember(group, member, 'no sync', false);
+        this.prepareRebalance(group);
       }
     }
   }
@@ -172,8 +173,13 @@ export class GroupCoordinator {
       const existing = request.memberId === '' ? undefined : group.members.get(request.memberId);
       if (request.memberId !== '' && !existing) throw new UnknownMemberIdError(request.groupId, request.memberId);
       const names = request.protocols.map((p) => p.name);
+      // Kafka's rule: the joiner must share a protocol that every other member supports too.
       const others = [...group.members.values()].filter((m) => m !== existing);
-      const shared = others.length === 0 || others.every((m) => m.protocols.some((p) => names.includes(p.name)));
+      const common = others.reduce<string[] | null>((acc, m) => {
+        const theirs = m.protocols.map((p) => p.name);
+        return acc === null ? theirs : acc.filter((name) => theirs.includes(name));
+      }, null);
+      const shared = common === null || common.some((name) => names.includes(name));
       if (names.length === 0 || !shared || group.protocolType !== request.protocolType) throw new InconsistentGroupProtocolError(request.groupId, names);
 
       const now = this.options.now();
@@ -227,10 +233,6 @@ export class GroupCoordinator {
       member.lastHeard = this.options.now();
       if (request.generationId !== group.generation) throw new IllegalGenerationError(group.groupId, request.generationId, group.generation);
       if (group.state === 'PreparingRebalance') throw new RebalanceInProgressError(group.groupId);
-      if (group.state !== 'Stable') {
-        resolve();
-        return;
-      }
       member.heartbeatWaiter?.resolve();
       member.heartbeatWaiter = { resolve, reject, until: member.lastHeard + Math.min(this.heartbeatWaitMs, member.sessionTimeoutMs / 3) };
     });
@@ -407,16 +409,26 @@ export class GroupCoordinator {
     const joined = [...group.members.values()].map((member) => {
       const waiter = member.joinWaiter;
       member.joinWaiter = null;
+      // Its join was pending until now: it was alive all along, however long the round took.
+      member.lastHeard = this.options.now();
       return { member, waiter };
     });
     this.persist(group.groupId, [{ type: 'group', group: group.groupId, value: group.toValue(false) }]).then(
       () => {
         const current = group.generation === generation && group.state === 'CompletingRebalance';
         const everyone = [...group.members.values()].map((m) => ({ memberId: m.memberId, metadata: group.subscriptionOf(m) }));
+        let reparked = false;
         for (const { member, waiter } of joined) {
           if (!waiter) continue;
           if (!current) {
-            waiter.reject(new RebalanceInProgressError(group.groupId));
+            // Overtaken by the next round: a member still in the group takes part in that one
+            // with the same request, so a new member is not orphaned before it knows its id.
+            if (group.state === 'PreparingRebalance' && group.members.get(member.memberId) === member && !member.joinWaiter) {
+              member.joinWaiter = waiter;
+              reparked = true;
+            } else {
+              waiter.reject(new RebalanceInProgressError(group.groupId));
+            }
             continue;
           }
           member.lastHeard = this.options.now();
@@ -428,6 +440,7 @@ export class GroupCoordinator {
             members: member.memberId === group.leader ? everyone : [],
           });
         }
+        if (reparked) this.completeJoinIfReady(group);
       },
       (error: unknown) => {
         for (const { waiter } of joined) waiter?.reject(asError(error));
