@@ -122,6 +122,16 @@ export class Tabka {
     void this.closeBroker();
   }
 
+  /**
+   * Crashes this tab's broker, for demos and tests: its worker stops dead and the page stops
+   * relaying its frames, without a goodbye. Peers hear silence and remove it only after the
+   * cluster's session timeout, as they would a tab whose renderer died. Reload to come back.
+   */
+  crash(): void {
+    this.port.close();
+    this.broker.kill();
+  }
+
   /** Leaves cleanly: the others forget this broker at once instead of waiting for a timeout. */
   async leave(): Promise<void> {
     // Consumers commit and leave their groups while the broker can still reach the coordinators.

@@ -153,6 +153,14 @@ export class LocalBroker {
     return this.service.listPartitions();
   }
 
+  /**
+   * Stops the worker at once, mid-whatever, as a crash would: no goodbye, no flush. The slot's
+   * lock goes with the worker; what IndexedDB committed stays.
+   */
+  kill(): void {
+    this.worker.terminate();
+  }
+
   /** Releases the slot and stops the worker; the logs stay in IndexedDB for the next holder. */
   async close(): Promise<void> {
     try {

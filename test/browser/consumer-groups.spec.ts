@@ -196,3 +196,95 @@ test('a group carries on when its coordinator tab dies, with its committed offse
   expect(await coordinatorOf(memberTab1, 'workers')).not.toBe(coordinatorId);
   await coordinatorTab.close({ runBeforeUnload: false }).catch(() => undefined);
 });
+
+test('consumer details: events, reset policies, commit thresholds, admin offsets and a custom assignor', async ({ context }) => {
+  const [tab] = (await formCluster(context, 'consumer-api', 1)) as [Page];
+  const outcome = await tab.evaluate(async () => {
+    const { tabka } = window as unknown as GroupWindow;
+    const admin = tabka.admin();
+    await admin.createTopics({ topics: [{ topic: 'ledger', numPartitions: 2, replicationFactor: 1 }] });
+    const producer = tabka.producer();
+    await producer.send({ topic: 'ledger', messages: Array.from({ length: 40 }, (_, i) => ({ partition: i % 2, value: String(i) })) });
+    const until = async (check: () => boolean) => {
+      const deadline = Date.now() + 15_000;
+      while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      return check();
+    };
+
+    // Events, and commits every 5 messages (autoCommitThreshold) from the beginning.
+    const events: string[] = [];
+    const commits: number[] = [];
+    const first = tabka.consumer({ groupId: 'ledger-readers' });
+    first.on('consumer.group_join', (e) => events.push(`join:${e.payload.isLeader}:${e.payload.groupProtocol}`));
+    first.on('consumer.commit_offsets', (e) => commits.push(e.payload.topics.flatMap((t) => t.partitions).length));
+    let seen = 0;
+    await first.subscribe({ topic: 'ledger', fromBeginning: true });
+    await first.run({ autoCommitThreshold: 5, eachMessage: async () => void seen++ });
+    const sawAll = await until(() => seen === 40);
+    const committedAll = await until(() => commits.length > 0);
+    await first.disconnect();
+    const afterFirst = await admin.fetchOffsets({ groupId: 'ledger-readers', topics: ['ledger'] });
+
+    // A new member of the same group starts from the committed offsets: nothing again.
+    await producer.send({ topic: 'ledger', messages: [{ partition: 0, value: 'late' }] });
+    const second = tabka.consumer({ groupId: 'ledger-readers' });
+    const secondSeen: string[] = [];
+    await second.subscribe({ topic: 'ledger' });
+    await second.run({ eachMessage: async ({ message }) => void secondSeen.push(new TextDecoder().decode(message.value!)) });
+    await until(() => secondSeen.length >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await second.disconnect();
+
+    // 'none' with no committed offset is an error event, not a silent choice.
+    const strict = tabka.consumer({ groupId: 'strict', autoOffsetReset: 'none' });
+    const crashes: string[] = [];
+    strict.on('consumer.crash', (e) => crashes.push(e.payload.error.name));
+    await strict.subscribe({ topic: 'ledger' });
+    await strict.run({ eachMessage: async () => undefined });
+    await until(() => crashes.length === 2);
+    await strict.disconnect();
+
+    // The admin's setOffsets moves an empty group back; committed offsets win over 'latest'.
+    await admin.setOffsets({ groupId: 'rewind', topic: 'ledger', partitions: [{ partition: 0, offset: '18' }, { partition: 1, offset: '19' }] });
+    const rewound = tabka.consumer({ groupId: 'rewind', autoOffsetReset: 'latest' });
+    const rewoundSeen: string[] = [];
+    await rewound.subscribe({ topic: 'ledger' });
+    await rewound.run({ eachMessage: async ({ message }) => void rewoundSeen.push(new TextDecoder().decode(message.value!)) });
+    await until(() => rewoundSeen.length >= 4);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await rewound.disconnect();
+
+    // A custom assignor: everything to the member with the lowest id.
+    const greedy = {
+      name: 'lowest-takes-all',
+      rebalanceProtocol: 'eager' as const,
+      assign: ({ members, partitionsPerTopic }: { members: readonly { memberId: string }[]; partitionsPerTopic: Readonly<Record<string, number>> }) => {
+        const all = Object.entries(partitionsPerTopic).flatMap(([topic, count]) => Array.from({ length: count }, (_, partition) => ({ topic, partition })));
+        return new Map(members.map((m, i) => [m.memberId, i === 0 ? all : []]));
+      },
+    };
+    const custom = [tabka.consumer({ groupId: 'custom', partitionAssigners: [greedy] }), tabka.consumer({ groupId: 'custom', partitionAssigners: [greedy] })];
+    for (const c of custom) {
+      await c.subscribe({ topic: 'ledger' });
+      await c.run({ eachMessage: async () => undefined });
+    }
+    await until(() => custom.map((c) => c.assignment().length).sort().join() === '0,2');
+    const customShares = custom.map((c) => c.assignment().length).sort();
+    const customGroup = (await admin.describeGroups(['custom'])).groups[0]!;
+    await Promise.all(custom.map((c) => c.disconnect()));
+    return { sawAll, committedAll, events, afterFirst, secondSeen, crashes, rewoundSeen, customShares, customProtocol: customGroup.protocol };
+  });
+  expect(outcome.sawAll).toBe(true);
+  expect(outcome.committedAll).toBe(true);
+  expect(outcome.events[0]).toBe('join:true:cooperative-sticky');
+  expect(outcome.afterFirst[0]!.partitions.map((p) => [p.offset, p.lag])).toEqual([
+    ['20', '0'],
+    ['20', '0'],
+  ]);
+  expect(outcome.secondSeen).toEqual(['late']);
+  expect(outcome.crashes).toEqual(['NoOffsetForPartitionError', 'NoOffsetForPartitionError']);
+  // Partition 0 holds the even values and 'late' (offset 20), partition 1 the odd ones.
+  expect(outcome.rewoundSeen.sort()).toEqual(['36', '38', '39', 'late']);
+  expect(outcome.customShares).toEqual([0, 2]);
+  expect(outcome.customProtocol).toBe('lowest-takes-all');
+});
