@@ -273,13 +273,17 @@ export class ClusterNode {
   private async decide(
     decision: (now: number) => { results: readonly TopicResult[]; commitOffset: number; output: ClusterOutput },
   ): Promise<FrameBody> {
-    const { results, commitOffset } = await this.queue.run(async () => {
+    const { results, commitOffset, proposedEpoch } = await this.queue.run(async () => {
       if (this.stopped) throw new NotControllerError(this.options.brokerId, null);
       const outcome = decision(this.now());
       await this.applyOutput(this.now(), outcome.output);
-      return outcome;
+      return { ...outcome, proposedEpoch: this.member.metadataLog[outcome.commitOffset - 1]?.epoch };
     });
     await this.waitForCommit(commitOffset, this.now() + ATTEMPT_TIMEOUT_MS);
+    // Committed at that offset is not necessarily ours: a controller that lost its seat may see
+    // its uncommitted tail replaced by the next controller's records. An epoch writes an offset
+    // once, so the same epoch there means the same record; otherwise the client retries.
+    if (this.member.metadataLog[commitOffset - 1]?.epoch !== proposedEpoch) throw new NotControllerError(this.options.brokerId, this.member.controllerId);
     return {
       commitOffset,
       results: results.map(({ name, result }) => ({ name, error: result.ok ? null : result.error.toJSON() })),

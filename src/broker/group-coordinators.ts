@@ -69,12 +69,16 @@ export class GroupCoordinators implements GroupApi {
   private readonly now: () => number;
   private readonly timer: ReturnType<typeof setInterval>;
   private creatingTopic: Promise<unknown> | null = null;
+  private readonly metadataWatchers = new Set<() => void>();
   private closed = false;
 
   constructor(private readonly options: GroupCoordinatorsOptions) {
     this.now = options.now ?? Date.now;
     this.timer = setInterval(() => this.tick(), TICK_MS);
     options.replicas.onSynced(() => this.followLeadership());
+    options.node.onMetadata(() => {
+      for (const watcher of [...this.metadataWatchers]) watcher();
+    });
     this.serve();
   }
 
@@ -169,7 +173,7 @@ export class GroupCoordinators implements GroupApi {
       try {
         const leader = await this.offsetsLeader(partition, groupId);
         if (leader === this.options.node.brokerId) return await local(this.hostedFor(partition, groupId));
-        const reply = await this.options.node.peers.request(leader, apiKey, { body }, remaining);
+        const reply = await this.untilCoordinatorMoves(groupId, partition, leader, this.options.node.peers.request(leader, apiKey, { body }, remaining));
         return parse(reply.body);
       } catch (error) {
         if (!isCoordinatorMoving(error)) throw error;
@@ -177,6 +181,23 @@ export class GroupCoordinators implements GroupApi {
         await sleep(Math.min(RETRY_BACKOFF_MS, Math.max(0, deadline - this.now())));
       }
     }
+  }
+
+  /**
+   * A coordinator that went silent never answers: once the metadata names another leader of
+   * the group's partition, the request is retried there instead of waiting out its timeout.
+   */
+  private untilCoordinatorMoves<T>(groupId: string, partition: number, leader: number, work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const watcher = () => {
+        const current = this.options.node.image.topics.get(CONSUMER_OFFSETS_TOPIC)?.partitions[partition]?.leader;
+        if (current === leader) return;
+        this.metadataWatchers.delete(watcher);
+        reject(new NotCoordinatorError(groupId, leader));
+      };
+      this.metadataWatchers.add(watcher);
+      work.then(resolve, reject).finally(() => this.metadataWatchers.delete(watcher));
+    });
   }
 
   private async offsetsLeader(partition: number, groupId: string): Promise<number> {
