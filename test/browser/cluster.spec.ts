@@ -1,17 +1,9 @@
 import { expect, test } from '@playwright/test';
-import type { BrowserContext, Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import type { ClusterDescription, Tabka, TopicMetadata } from '../../src/index';
+import { joinTab } from './cluster-tab';
 
 type ClusterWindow = Window & { tabka: Tabka };
-
-async function joinTab(context: BrowserContext, query: Record<string, string>): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`/test/browser/pages/cluster.html?${new URLSearchParams(query)}`);
-  await page.waitForSelector('body[data-ready="true"], body[data-error]', { state: 'attached' });
-  const error = await page.evaluate(() => document.body.dataset.error);
-  if (error) throw new Error(`tab failed to join: ${error}`);
-  return page;
-}
 
 const describe = (page: Page): Promise<ClusterDescription> =>
   page.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().describeCluster());

@@ -2,6 +2,7 @@ import { expect, test } from '@playwright/test';
 import type { BrowserContext, Page } from '@playwright/test';
 import { CONSUMER_OFFSETS_TOPIC, offsetsPartitionFor } from '../../src/coordinator/group-records';
 import type { Consumer, Tabka } from '../../src/index';
+import { joinTab } from './cluster-tab';
 
 interface Processed {
   readonly partition: number;
@@ -15,18 +16,9 @@ type GroupWindow = Window & {
   runs?: Record<string, { consumer: Consumer; processed: Processed[] }>;
 };
 
-async function joinTab(context: BrowserContext, cluster: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`/test/browser/pages/cluster.html?${new URLSearchParams({ cluster, via: 'broadcast' })}`);
-  await page.waitForSelector('body[data-ready="true"], body[data-error]', { state: 'attached' });
-  const error = await page.evaluate(() => document.body.dataset.error);
-  if (error) throw new Error(`tab failed to join: ${error}`);
-  return page;
-}
-
 async function formCluster(context: BrowserContext, name: string, size: number): Promise<Page[]> {
   const cluster = `${name}-${Date.now()}`;
-  const pages = await Promise.all(Array.from({ length: size }, () => joinTab(context, cluster)));
+  const pages = await Promise.all(Array.from({ length: size }, () => joinTab(context, { cluster, via: 'broadcast' })));
   for (const page of pages) {
     await expect
       .poll(async () => (await page.evaluate(() => (window as unknown as GroupWindow).tabka.admin().describeCluster())).brokers.filter((b) => b.active).length, { timeout: 30_000 })

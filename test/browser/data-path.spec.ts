@@ -1,19 +1,9 @@
 import { expect, test } from '@playwright/test';
-import type { BrowserContext, Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import type { Tabka } from '../../src/index';
+import { joinTab } from './cluster-tab';
 
 type ClusterWindow = Window & { tabka: Tabka };
-
-async function joinTab(context: BrowserContext, cluster: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`/test/browser/pages/cluster.html?${new URLSearchParams({ cluster, via: 'broadcast' })}`);
-  await page.waitForSelector('body[data-ready="true"], body[data-error]', { state: 'attached' });
-  const error = await page.evaluate(() => document.body.dataset.error);
-  if (error) throw new Error(`tab failed to join: ${error}`);
-  return page;
-}
-
-
 
 /** Every replica of every partition has the same log end and high watermark: replication caught up. */
 async function replicasInSync(pages: Page[], topic: string): Promise<boolean> {
@@ -34,7 +24,7 @@ async function replicasInSync(pages: Page[], topic: string): Promise<boolean> {
 
 test('a producer tab sends keyed records with acks=all and a consumer tab reads every one, in order, exactly once', async ({ context }) => {
   const cluster = `data-${Date.now()}`;
-  const pages = await Promise.all([0, 1, 2].map(() => joinTab(context, cluster)));
+  const pages = await Promise.all([0, 1, 2].map(() => joinTab(context, { cluster, via: 'broadcast' })));
   for (const page of pages) {
     await expect
       .poll(async () => (await page.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().describeCluster())).brokers.filter((b) => b.active).length, { timeout: 30_000 })
@@ -130,7 +120,6 @@ test('a producer tab sends keyed records with acks=all and a consumer tab reads 
   expect(tooLarge).toBe('RecordTooLargeError');
 });
 
-
 type ProgressWindow = ClusterWindow & { progress: { acknowledged: string[]; failed: number; done: boolean } };
 
 /** Sends `total` keyed records with acks=all, 500 per send, one send at a time, noting what was acknowledged. */
@@ -177,7 +166,7 @@ for (const how of ['closes', 'crashes'] as const) {
   test(`acks=all loses nothing and keeps order when a leader tab ${how} mid-stream`, async ({ context }) => {
     test.setTimeout(180_000);
     const cluster = `failover-${how}-${Date.now()}`;
-    const pages = await Promise.all([0, 1, 2].map(() => joinTab(context, cluster)));
+    const pages = await Promise.all([0, 1, 2].map(() => joinTab(context, { cluster, via: 'broadcast' })));
     for (const page of pages) {
       await expect
         .poll(async () => (await page.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().describeCluster())).brokers.filter((b) => b.active).length, { timeout: 30_000 })
@@ -236,7 +225,7 @@ for (const how of ['closes', 'crashes'] as const) {
 
     // The broker comes back (a new tab takes the freed slot: same broker id, same IndexedDB):
     // it catches up, rejoins the ISR, and gets the partitions it prefers to lead back.
-    const returned = await joinTab(context, cluster);
+    const returned = await joinTab(context, { cluster, via: 'broadcast' });
     expect(await returned.evaluate(() => (window as unknown as ClusterWindow).tabka.brokerId)).toBe(victimId);
     await expect
       .poll(
@@ -254,7 +243,7 @@ for (const how of ['closes', 'crashes'] as const) {
 test('with min.insync.replicas 2 and two of three tabs gone, acks=all is refused with NotEnoughReplicasError, and nothing is lost once a tab returns', async ({ context }) => {
   test.setTimeout(120_000);
   const cluster = `min-isr-${Date.now()}`;
-  const pages = await Promise.all([0, 1, 2].map(() => joinTab(context, cluster)));
+  const pages = await Promise.all([0, 1, 2].map(() => joinTab(context, { cluster, via: 'broadcast' })));
   for (const page of pages) {
     await expect
       .poll(async () => (await page.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().describeCluster())).brokers.filter((b) => b.active).length, { timeout: 30_000 })
@@ -291,7 +280,7 @@ test('with min.insync.replicas 2 and two of three tabs gone, acks=all is refused
   await expect.poll(() => send(survivor, 5000, 100, -1), { timeout: 20_000 }).toBe('NotEnoughReplicasError');
   expect(await send(survivor, 2000, 100, 1)).toBe('ok');
 
-  const returned = await joinTab(context, cluster);
+  const returned = await joinTab(context, { cluster, via: 'broadcast' });
   await expect.poll(() => send(survivor, 3000, 100, -1), { timeout: 30_000 }).toBe('ok');
   const values = await returned.evaluate(async () => {
     const consumer = (window as unknown as ClusterWindow).tabka.consumer({ groupId: 'check' });

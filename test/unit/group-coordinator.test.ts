@@ -571,10 +571,8 @@ describe('group coordinator: failed writes', () => {
 // Found by the group simulation (seeds 38, 86, 97, ... before the fixes).
 describe('group coordinator regressions', () => {
   it('a member whose join waited longer than its session timeout is not expired as the join completes', async () => {
-    let time = 0;
-    let ids = 0;
-    const c = new GroupCoordinator({ brokerId: 1, now: () => time, write: async () => undefined, newMemberId: (id) => `${id}-${++ids}` });
-    c.load([]);
+    const h = harness();
+    const c = h.coordinator;
     const req = (memberId: string, clientId: string): JoinGroupRequest => ({
       groupId: 'g', memberId, clientId, sessionTimeoutMs: 3000, rebalanceTimeoutMs: 10_000, protocolType: 'consumer',
       protocols: [{ name: 'range', metadata: { topics: ['t'], ownedPartitions: [], generation: -1 } }],
@@ -583,7 +581,7 @@ describe('group coordinator regressions', () => {
     await c.sync({ groupId: 'g', generationId: 1, memberId: a.memberId, assignments: [{ memberId: a.memberId, assignment: [] }] });
     const joinB = c.join(req('', 'b')).then((r) => r, (e: unknown) => e); // parked until a rejoins or goes
     // a falls silent; b's join keeps it in the group meanwhile. At 3100 ms a's session is over.
-    for (time = 100; time <= 3100; time += 100) c.tick();
+    for (let step = 0; step < 31; step++) h.advance(100);
     const answer = await joinB;
     // b is the only member left: its join must complete generation 2 with b leading.
     expect(answer).toMatchObject({ generationId: 2, memberId: 'b-2', leaderId: 'b-2' });
@@ -591,10 +589,8 @@ describe('group coordinator regressions', () => {
   });
 
   it('a leader that never syncs is removed at the deadline; the members that did sync stay and rejoin', async () => {
-    let time = 0;
-    let ids = 0;
-    const c = new GroupCoordinator({ brokerId: 1, now: () => time, write: async () => undefined, newMemberId: (id) => `${id}-${++ids}` });
-    c.load([]);
+    const h = harness();
+    const c = h.coordinator;
     const req = (memberId: string, clientId: string): JoinGroupRequest => ({
       groupId: 'g', memberId, clientId, sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 5000, protocolType: 'consumer',
       protocols: [{ name: 'range', metadata: { topics: ['t'], ownedPartitions: [], generation: -1 } }],
@@ -606,8 +602,7 @@ describe('group coordinator regressions', () => {
     const b = await joinB;
     const syncB = c.sync({ groupId: 'g', generationId: 2, memberId: b.memberId, assignments: [] }).catch((e: unknown) => e);
     // The leader a never syncs.
-    time += 5000;
-    c.tick();
+    h.advance(5000);
     expect(await syncB).toBeInstanceOf(RebalanceInProgressError);
     expect(c.describeGroup('g').members.map((m) => m.memberId)).toEqual([b.memberId]);
     const rejoined = await c.join(req(b.memberId, 'b'));
@@ -615,9 +610,7 @@ describe('group coordinator regressions', () => {
   });
 
   it('admits a joining member only if it supports a protocol every member supports', async () => {
-    let ids = 0;
-    const c = new GroupCoordinator({ brokerId: 1, now: () => 0, write: async () => undefined, newMemberId: (id) => `${id}-${++ids}` });
-    c.load([]);
+    const c = harness().coordinator;
     const req = (memberId: string, clientId: string, names: string[]): JoinGroupRequest => ({
       groupId: 'g', memberId, clientId, sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 10_000, protocolType: 'consumer',
       protocols: names.map((name) => ({ name, metadata: { topics: ['t'], ownedPartitions: [], generation: -1 } })),
