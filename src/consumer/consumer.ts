@@ -12,7 +12,7 @@ import { ClientDisconnectedError, NoOffsetForPartitionError, OffsetOutOfRangeErr
 import type { LocalBroker } from '../broker/local-broker';
 import type { FetchResult } from '../broker/partition';
 import type { OffsetToCommit } from '../coordinator/group-coordinator';
-import { decodeRecordBatch } from '../protocol/record-batch';
+import { decodeRecordBatch, readBatchHeader } from '../protocol/record-batch';
 import { TypedEmitter } from '../signaling/typed-emitter';
 import { sleep } from '../util/sleep';
 import type { Assignor, TopicPartition } from './assignor';
@@ -442,12 +442,19 @@ export class Consumer {
         ahead = null;
         const result = await pending;
         if (cursor.seekTo !== null || !live()) continue; // what was fetched is for the old position
-        const messages = decodeMessages(result.batches, offset);
-        if (messages.length === 0) continue;
-        const next = Number(messages.at(-1)!.offset) + 1;
+        const lastBatch = result.batches.at(-1);
+        if (!lastBatch) continue;
+        // The read-ahead goes out before decoding, so the broker reads while this page decodes.
+        const header = readBatchHeader(lastBatch);
+        const next = header.baseOffset + header.lastOffsetDelta + 1;
         const prefetch = this.fetch(cursor, next);
         prefetch.catch(() => undefined); // a failed read-ahead is retried as a normal fetch
         ahead = { offset: next, result: prefetch };
+        const messages = decodeMessages(result.batches, offset);
+        if (messages.length === 0) {
+          cursor.offset = Math.max(offset, next);
+          continue;
+        }
         await this.handlers.run(() => this.deliver(cursor, messages, result.highWatermark, config, live));
         this.autoCommit(messages.length);
       } catch (error) {
