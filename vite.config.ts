@@ -37,7 +37,7 @@ export default defineConfig({
   build: {
     target: 'es2022',
     outDir: 'dist',
-    rolldownOptions: { input: { demo: resolve(root, 'demo/index.html') } },
+    rolldownOptions: { input: { demo: resolve(root, 'demo/index.html'), tour: resolve(root, 'demo/tour.html') } },
   },
   // simple-peer 9 reads Node's `global` as a bare identifier; see src/transport/node-globals.ts.
   define: { global: 'globalThis' },

@@ -43,6 +43,7 @@ export interface RejectedPeer {
 export class Tabka {
   private readonly rejections: RejectedPeer[] = [];
   private readonly consumers = new Set<Consumer>();
+  private crashed = false;
 
   private constructor(
     readonly broker: LocalBroker,
@@ -117,7 +118,8 @@ export class Tabka {
    * wait out the session timeout.
    */
   hangUp(): void {
-    this.port.sayGoodbye();
+    // A crashed broker says nothing more, even when its page goes away later.
+    if (!this.crashed) this.port.sayGoodbye();
     this.mesh.close();
     void this.closeBroker();
   }
@@ -128,6 +130,7 @@ export class Tabka {
    * cluster's session timeout, as they would a tab whose renderer died. Reload to come back.
    */
   crash(): void {
+    this.crashed = true;
     this.port.close();
     this.broker.kill();
   }

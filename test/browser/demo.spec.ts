@@ -1,8 +1,9 @@
 import { expect, test } from '@playwright/test';
 
-// The demo as a person uses it: the page starts this tab's broker, shows its identity, and the
-// forms create partitions, append a batch and read it back, with no console errors.
-test('the demo page runs a broker and drives its logs through the UI', async ({ page }) => {
+// The dashboard as one person with one tab uses it: the page starts this tab's broker, shows
+// its identity and the cluster it founded, and the forms create a topic through the
+// controller, produce to it and read it back, with no console errors.
+test('the dashboard runs a broker, creates a topic, produces and reads it back through the UI', async ({ page }) => {
   const problems: string[] = [];
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(message.text());
@@ -14,68 +15,69 @@ test('the demo page runs a broker and drives its logs through the UI', async ({ 
   await expect(page.locator('[data-fact="Broker id"]')).toHaveText(/^\d+$/);
   await expect(page.locator('[data-fact="Slot"]')).toHaveText('0');
   // Alone, this tab founds a cluster and becomes its controller.
-  const brokerId = await page.locator('[data-fact="Broker id"]').textContent();
-  await expect(page.locator('#controller')).toHaveText(brokerId ?? 'missing', { timeout: 15_000 });
+  const brokerId = (await page.locator('[data-fact="Broker id"]').textContent()) ?? 'missing';
+  await expect(page.locator('#controller')).toHaveText(brokerId, { timeout: 15_000 });
   await expect(page.locator(`#members li[data-broker-id="${brokerId}"]`)).toHaveClass(/controller/);
+  await expect(page.locator(`#cluster-picture g.broker.self.controller[data-broker-id="${brokerId}"]`)).toHaveCount(1);
   await expect(page.locator('#cluster-events')).toContainText('this broker became the controller');
   expect(await page.evaluate(() => typeof (window as unknown as { tabka?: { admin(): unknown } }).tabka?.admin)).toBe('function');
-
-  const create = page.locator('#create-form');
-  await create.getByLabel('Topic').fill('clicks');
-  await create.getByLabel('Partitions').fill('2');
-  await create.getByRole('button', { name: 'Create partitions' }).click();
-  await expect(page.locator('#result')).toHaveText('created clicks partitions 0..1');
-
-  const append = page.locator('#append-form');
-  await append.getByLabel('Topic').fill('clicks');
-  await append.getByLabel('Partition').fill('1');
-  await append.getByLabel('Records').fill('250');
-  await append.getByRole('button', { name: 'Append a batch' }).click();
-  await expect(page.locator('#result')).toHaveText('appended offsets 0..249');
-  await expect(page.locator('#partitions tr', { hasText: 'clicks' })).toHaveCount(2);
-  await expect(page.locator('#partitions tr', { hasText: 'clicks' }).nth(1).locator('td').nth(3)).toHaveText('250');
-  // The broker's copy of the replicated metadata log is a partition log too (KRaft's __cluster_metadata).
-  await expect(page.locator('#partitions tr', { hasText: '__cluster_metadata' })).toHaveCount(1);
+  // The tour link keeps the cluster, so the tour joins this same cluster.
+  await expect(page.locator('#tour-link')).toHaveAttribute('href', /tour\.html\?cluster=demo-test-/);
 
   // A topic through the controller: with one broker, it leads every partition.
   const topicForm = page.locator('#topic-form');
   await topicForm.getByLabel('Name').fill('orders');
   await topicForm.getByLabel('Partitions').fill('3');
   await topicForm.getByLabel('Replication factor').fill('1');
+  await topicForm.getByLabel('Min in-sync replicas').fill('1');
   await topicForm.getByRole('button', { name: 'Create topic' }).click();
-  await expect(page.locator('#result')).toHaveText('created topic orders');
-  await expect(page.locator('#topics tr[data-topic="orders"]')).toHaveCount(3);
-  for (const cell of await page.locator('#topics tr[data-topic="orders"] td:nth-child(3)').all()) await expect(cell).toHaveText(brokerId ?? '');
-  // Produce through the UI, then read it all back.
+  await expect(page.locator('#topic-result')).toHaveText('created topic orders');
+  const rows = page.locator('#topics tr[data-topic="orders"]');
+  await expect(rows).toHaveCount(3);
+  for (const cell of await rows.locator('td[data-col="leader"]').all()) await expect(cell).toHaveText(brokerId);
+  await expect(page.locator('#cluster-events')).toContainText('new topic orders: 3 partition(s), replication factor 1');
+
+  // Produce through the UI: 100 keyed records, all acknowledged, all below the high watermark.
   const produceForm = page.locator('#produce-form');
   await produceForm.getByLabel('Topic').fill('orders');
-  await produceForm.getByLabel('Records').fill('100');
-  await produceForm.getByRole('button', { name: 'Produce' }).click();
-  await expect(page.locator('#result')).toContainText('sent 100 records');
-  await expect(page.locator('#topics tr[data-topic="orders"] td:nth-child(7)').first()).toHaveText(/^\d+ \/ \d+$/);
-  const consumeForm = page.locator('#consume-form');
-  await consumeForm.getByLabel('Topic').fill('orders');
-  await consumeForm.getByRole('button', { name: 'Read from the beginning' }).click();
-  await expect(page.locator('#result')).toContainText('100 records read', { timeout: 10_000 });
-  await expect(page.locator('#result')).toContainText(/p\d @0: record \d+ from broker/);
+  await produceForm.getByLabel('Records', { exact: true }).fill('100');
+  await produceForm.getByRole('button', { name: 'Produce', exact: true }).click();
+  await expect(page.locator('#produce-result')).toContainText('sent 100 record(s)');
+  await expect.poll(async () => (await rows.locator('td[data-col="hw"]').allTextContents()).reduce((sum, hw) => sum + Number(hw), 0)).toBe(100);
 
-  await topicForm.getByLabel('Replication factor').fill('2');
+  // Read one partition back from offset 0 with a standalone reader: every record up to its high watermark.
+  const partition0 = Number(await rows.nth(0).locator('td[data-col="hw"]').textContent());
+  expect(partition0).toBeGreaterThan(0);
+  const reader = page.locator('#reader-form');
+  await reader.getByLabel('Topic').fill('orders');
+  await reader.getByLabel('Partition').fill('0');
+  await reader.getByLabel('Offset').fill('0');
+  await reader.getByRole('button', { name: 'Start' }).click();
+  await expect(page.locator('#reader-state')).toHaveText(`reading orders-0 from offset 0: ${partition0} record(s) consumed`, { timeout: 10_000 });
+  await expect(page.locator('#reader-records li').first()).toHaveText(new RegExp(`^p0 @${partition0 - 1} key key-\\d: record \\d+ from broker ${brokerId}`));
+  await reader.getByRole('button', { name: 'Stop' }).click();
+  await expect(page.locator('#reader-state')).toContainText('stopped after');
+  // The consumed chart counted those records (its peak second is above zero).
+  await expect.poll(async () => Number(await page.locator('figure[data-chart="consumed"]').getAttribute('data-peak')), { timeout: 5000 }).toBeGreaterThan(0);
+
+  // The controller refuses what it cannot place: replication factor 2 on a one-broker cluster.
   await topicForm.getByLabel('Name').fill('wide');
+  await topicForm.getByLabel('Replication factor').fill('2');
   await topicForm.getByRole('button', { name: 'Create topic' }).click();
-  await expect(page.locator('#result')).toContainText('InvalidReplicationFactorError');
+  await expect(page.locator('#topic-result')).toContainText('InvalidReplicationFactorError');
+  await expect(page.locator('#topic-result')).toHaveClass(/error/);
 
-  const read = page.locator('#read-form');
-  await read.getByLabel('Topic').fill('clicks');
-  await read.getByLabel('Partition').fill('1');
-  await read.getByLabel('From offset').fill('240');
-  await read.getByRole('button', { name: 'Read' }).click();
-  await expect(page.locator('#result')).toContainText('240: event 240 from broker');
-  await expect(page.locator('#result')).toContainText('(log end offset 250)');
+  // This broker's logs in IndexedDB: the topic's partitions, and its copy of the metadata log (KRaft's __cluster_metadata).
+  await expect(page.locator('#partitions tr[data-topic="orders"]')).toHaveCount(3);
+  await expect(page.locator('#partitions tr[data-topic="__cluster_metadata"]')).toHaveCount(1);
+  await expect(page.locator('#partitions tr[data-topic="orders"][data-partition="0"] td[data-col="log-end"]')).toHaveText(String(partition0));
 
-  await read.getByLabel('Topic').fill('bad topic!');
-  await read.getByRole('button', { name: 'Read' }).click();
-  await expect(page.locator('#result')).toContainText('UnknownTopicOrPartitionError');
-  await expect(page.locator('#result')).toHaveClass(/error/);
+  // Leaving cleanly: the broker says goodbye, the dashboard stops asking and disables what needs a broker.
+  await page.getByRole('button', { name: 'Leave the cluster' }).click();
+  await expect(page.locator('#status')).toHaveText('left the cluster');
+  await expect(produceForm.getByRole('button', { name: 'Produce', exact: true })).toBeDisabled();
+  await expect(page.getByRole('button', { name: 'Reload' })).toBeEnabled();
+  await expect(page.locator('#cluster-events')).toContainText('this broker left the cluster: reload to join again');
 
   expect(problems).toEqual([]);
 });
