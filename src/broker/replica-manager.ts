@@ -57,6 +57,7 @@ const FOLLOWER_MAX_BYTES = 8 * 1024 * 1024;
 const FETCH_TIMEOUT_MS = 3000;
 const ISR_CHECK_INTERVAL_MS = 250;
 const RETRY_BACKOFF_MS = 50;
+const PRODUCE_ATTEMPT_TIMEOUT_MS = 30_000;
 
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
@@ -121,12 +122,15 @@ export class ReplicaManager {
   /** Sends a producer's batch to the partition's leader, retrying while leadership moves. */
   async produce(topic: string, partition: number, records: Uint8Array, acks: Acks, timeoutMs: number): Promise<ProduceResponse> {
     return this.toLeader(topic, partition, timeoutMs, async (leader, remaining) => {
-      if (leader === this.brokerId) return this.local(topic, partition).produce(records, acks, remaining);
+      // Kafka's request.timeout.ms inside delivery.timeout.ms: an attempt whose request or answer
+      // was lost is retried (the producer is idempotent) instead of waiting out the whole send.
+      const attempt = Math.min(remaining, PRODUCE_ATTEMPT_TIMEOUT_MS);
+      if (leader === this.brokerId) return this.local(topic, partition).produce(records, acks, attempt);
       const reply = await this.options.node.peers.request(
         leader,
         ApiKey.Produce,
-        { body: { topic, partition, acks, timeoutMs: remaining }, blobs: [records] },
-        remaining + FETCH_TIMEOUT_MS,
+        { body: { topic, partition, acks, timeoutMs: attempt }, blobs: [records] },
+        attempt + FETCH_TIMEOUT_MS,
       );
       return parseProduceResponse(reply.body);
     });

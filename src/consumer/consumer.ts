@@ -143,6 +143,8 @@ interface PartitionCursor {
 
 const RETRY_BACKOFF_MS = 100;
 const PAUSED_POLL_MS = 50;
+const TOPIC_METADATA_WAIT_MS = 5000;
+const METADATA_POLL_MS = 50;
 const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 const DEFAULT_REBALANCE_TIMEOUT_MS = 60_000;
 
@@ -193,11 +195,17 @@ export class Consumer {
   /** Joins the group for these topics (on run()): the group shares their partitions out. */
   async subscribe(subscription: { topic?: string; topics?: readonly string[]; fromBeginning?: boolean }): Promise<void> {
     const topics = [...(subscription.topics ?? []), ...(subscription.topic === undefined ? [] : [subscription.topic])];
-    const metadata = await this.broker.clusterMetadata();
-    for (const topic of topics) {
-      if (!metadata.topics.some((t) => t.name === topic)) throw new UnknownTopicOrPartitionError(topic, -1);
-      this.subscriptions.set(topic, { fromBeginning: subscription.fromBeginning ?? false });
+    // A topic just created elsewhere reaches this broker's metadata a moment later: look again
+    // for a while before calling it unknown (as a Kafka client refreshes its metadata).
+    const deadline = Date.now() + TOPIC_METADATA_WAIT_MS;
+    for (;;) {
+      const metadata = await this.broker.clusterMetadata();
+      const missing = topics.find((topic) => !metadata.topics.some((t) => t.name === topic));
+      if (missing === undefined) break;
+      if (Date.now() >= deadline) throw new UnknownTopicOrPartitionError(missing, -1);
+      await sleep(METADATA_POLL_MS);
     }
+    for (const topic of topics) this.subscriptions.set(topic, { fromBeginning: subscription.fromBeginning ?? false });
   }
 
   /**

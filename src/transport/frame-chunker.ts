@@ -3,8 +3,10 @@ import { InvalidFrameError } from '../errors';
 /**
  * Data channels cap one message's size (16 KiB is safe everywhere; Chromium allows 256 KiB),
  * so a frame larger than a chunk travels as numbered chunks and is reassembled on the far
- * side. The channel is ordered and reliable: chunks of one frame arrive back to back, and
- * anything else (a gap, a stray chunk, a frame over the limit) is a misbehaving peer.
+ * side. The channel is ordered and reliable: chunks of one frame arrive back to back, except
+ * that a frame of a single chunk may come between them (an urgent frame, a heartbeat say, is
+ * not kept waiting behind megabytes of records). Anything else (a gap, a stray chunk, a frame
+ * over the limit) is a misbehaving peer.
  *
  *   chunk = 0 frameId uint32 | 4 index uint32 | 8 count uint32 | 12 payload
  */
@@ -42,6 +44,7 @@ export class FrameAssembler {
     const count = view.getUint32(8);
     const payload = chunk.subarray(CHUNK_HEADER_SIZE);
     if (count === 0 || index >= count) throw this.fail(`chunk ${index} of ${count}`);
+    if (count === 1) return payload;
     if (index === 0) {
       if (this.pending) throw this.fail(`frame ${frameId} began before frame ${this.pending.frameId} ended`);
       this.pending = { frameId, count, parts: [], bytes: 0 };

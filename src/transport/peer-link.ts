@@ -40,7 +40,13 @@ interface SimplePeerInternals {
   _channel?: RTCDataChannel;
 }
 
-const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+/** A frame's API key sits at byte 4 of its header (see protocol/frame.ts). */
+function isUrgent(frame: Uint8Array): boolean {
+  return frame.byteLength >= 6 && new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getInt16(4) === ApiKey.Election;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
+const DRAIN_CHECK_MS = 50;
 const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
 /** Frames a peer may send while its proof is being checked; more is misbehaviour. */
@@ -56,6 +62,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   private readonly peer: SimplePeer.Instance;
   private readonly assembler: FrameAssembler;
   private readonly sendQueue = new SerialQueue();
+  private readonly urgent: { chunk: Uint8Array; resolve: () => void; reject: (error: Error) => void }[] = [];
+  private pumpingUrgent = false;
   private readonly localNonce = makeNonce();
   private remoteNonce: string | undefined;
   private queuedBeforeAuth: Uint8Array[] = [];
@@ -128,13 +136,53 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
 
   private sendChunks(frame: Uint8Array): Promise<void> {
     const chunks = chunkFrame(frame, this.nextFrameId++, this.options.chunkBytes);
+    const [only] = chunks;
+    if (only && chunks.length === 1 && isUrgent(frame)) return this.sendUrgent(only);
     return this.sendQueue.run(async () => {
       for (const chunk of chunks) {
         await this.drained();
         if (this.linkState === 'closed') throw new Error(`link to ${this.remoteId} closed while sending`);
+        // Urgent frames waiting go between this frame's chunks, not after all of them.
+        this.flushUrgent();
         this.peer.send(chunk);
       }
     });
+  }
+
+  /**
+   * Election frames (the cluster's heartbeats) skip the queue of bulk frames: behind a few
+   * megabytes of record batches they would arrive after the session timeout, and a busy but
+   * healthy broker would be fenced. They stay in order among themselves.
+   */
+  private sendUrgent(chunk: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.urgent.push({ chunk, resolve, reject });
+      void this.pumpUrgent();
+    });
+  }
+
+  private async pumpUrgent(): Promise<void> {
+    if (this.pumpingUrgent) return;
+    this.pumpingUrgent = true;
+    try {
+      while (this.urgent.length > 0) {
+        await this.drained();
+        this.flushUrgent();
+      }
+    } finally {
+      this.pumpingUrgent = false;
+    }
+  }
+
+  private flushUrgent(): void {
+    for (const { chunk, resolve, reject } of this.urgent.splice(0)) {
+      if (this.linkState === 'closed') {
+        reject(new Error(`link to ${this.remoteId} closed while sending`));
+        continue;
+      }
+      this.peer.send(chunk);
+      resolve();
+    }
   }
 
   private drained(): Promise<void> {
@@ -143,7 +191,13 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     if (!channel || channel.bufferedAmount <= limit) return Promise.resolve();
     channel.bufferedAmountLowThreshold = limit / 2;
     return new Promise((resolve) => {
+      // The event alone is not enough: a 'bufferedamountlow' that never comes would stall this
+      // link's every frame (heartbeats too) for good, so the level is also checked on a timer.
+      const check = setInterval(() => {
+        if (channel.bufferedAmount <= limit / 2 || channel.readyState !== 'open') done();
+      }, DRAIN_CHECK_MS);
       const done = () => {
+        clearInterval(check);
         channel.removeEventListener('bufferedamountlow', done);
         channel.removeEventListener('close', done);
         resolve();

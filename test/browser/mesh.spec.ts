@@ -39,6 +39,17 @@ test('tabs of one browser form a full mesh over BroadcastChannel signaling and c
     ];
   });
   await expect.poll(() => pages[3]!.evaluate(() => (window as unknown as MeshWindow).meshTab.received())).toEqual(expected);
+  // An election frame (the cluster's heartbeat) sent after a bulk frame overtakes it between
+  // its chunks, so a busy link cannot starve the heartbeats past the session timeout.
+  await pages[0]!.evaluate(async () => {
+    const { meshTab } = window as unknown as MeshWindow;
+    const bulk = meshTab.send(44, 3 * 1024 * 1024, 5);
+    await meshTab.sendElection(44);
+    await bulk;
+  });
+  await expect
+    .poll(() => pages[3]!.evaluate(() => (window as unknown as MeshWindow).meshTab.received().slice(2).map((r) => r.bytes)))
+    .toEqual([32, 3 * 1024 * 1024]);
 
   // A closed tab drops out of everyone's mesh.
   await pages[1]!.close();

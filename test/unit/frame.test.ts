@@ -121,6 +121,15 @@ describe('frame chunking', () => {
     expect(out.map((frame) => frame?.byteLength)).toEqual([40_000, 10]);
   });
 
+  it('takes a one-chunk frame between the chunks of a larger one (urgent frames do not wait)', () => {
+    const assembler = new FrameAssembler(1 << 20);
+    const [a, b, c] = chunkFrame(new Uint8Array(40_000).fill(1), 1) as [Uint8Array, Uint8Array, Uint8Array];
+    const urgent = chunkFrame(new Uint8Array([9, 9]), 2)[0] as Uint8Array;
+    const out = [a, urgent, b, urgent, c].map((chunk) => assembler.push(chunk)).filter(Boolean);
+    expect(out.map((frame) => frame?.byteLength)).toEqual([2, 2, 40_000]);
+    expect([...(out[2] as Uint8Array)].every((byte) => byte === 1)).toBe(true);
+  });
+
   it('refuses a gap, a stray chunk, an interleaved frame and an oversized frame, then recovers', () => {
     const chunks = chunkFrame(new Uint8Array(50_000), 5);
     const gap = new FrameAssembler(1 << 20);

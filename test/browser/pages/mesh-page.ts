@@ -1,5 +1,6 @@
 // A tab that joins the WebRTC mesh only (no broker worker), for transport tests: which peers it
 // reaches, what it receives, and hooks to misbehave on purpose.
+import { ApiKey } from '../../../src/protocol/api-keys';
 import { DEV_SIGNALING_SECRET, SIGNALING_PATH } from '../../../src/signaling/dev-defaults';
 import { SignalingClient } from '../../../src/signaling/signaling-client';
 import { BroadcastDiscovery } from '../../../src/transport/broadcast-discovery';
@@ -19,6 +20,8 @@ export interface MeshTab {
   downs(): { brokerId: number; reason: string }[];
   received(): Received[];
   send(to: number, bytes: number, seed: number): Promise<void>;
+  /** 32 bytes whose frame header names the Election API key: they may overtake bulk frames. */
+  sendElection(to: number): Promise<void>;
   sendRaw(to: number, bytes: number[]): void;
   close(): void;
 }
@@ -58,6 +61,11 @@ const tab: MeshTab = {
   async send(to, size, seed) {
     const bytes = new Uint8Array(size);
     for (let i = 0; i < size; i++) bytes[i] = (i * seed) & 0xff;
+    await mesh.send(to, bytes);
+  },
+  async sendElection(to) {
+    const bytes = new Uint8Array(32);
+    new DataView(bytes.buffer).setInt16(4, ApiKey.Election);
     await mesh.send(to, bytes);
   },
   sendRaw(to, bytes) {
