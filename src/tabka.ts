@@ -162,7 +162,11 @@ async function connectSignaling(options: JoinOptions, brokerId: number): Promise
     return await SignalingClient.connect({ url, room: options.cluster, brokerId, secret: options.secret });
   } catch (error) {
     // 'auto' means "if this page's server offers signaling": without one, tabs still meet locally.
-    if (setting === 'auto') return undefined;
+    if (setting === 'auto') {
+      // Said out loud: a server that refuses our secret looks, to the user, like no one else joining.
+      console.warn(`tabka: no signaling through ${url} (${String(error)}); only tabs of this browser can join this cluster`);
+      return undefined;
+    }
     throw error;
   }
 }
