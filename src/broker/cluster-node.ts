@@ -109,6 +109,7 @@ export class ClusterNode {
   private readonly waiters = new Set<CommitWaiter>();
   private readonly rpc: PeerRpc;
   private readonly metadataListeners: ((image: MetadataImage) => void)[] = [];
+  private readonly metadataWatchers = new Set<(image: MetadataImage) => void>();
   private lastImage: MetadataImage | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
@@ -190,12 +191,35 @@ export class ClusterNode {
     listener(this.member.image);
   }
 
+  /**
+   * Settles as `work` does, unless first a change of the committed metadata makes `abandon`
+   * return an error: a leader that went silent never answers, so a request to it is given up
+   * as soon as the metadata names another.
+   */
+  untilMetadata<T>(work: Promise<T>, abandon: (image: MetadataImage) => Error | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const watcher = (image: MetadataImage) => {
+        const error = abandon(image);
+        if (!error) return;
+        this.metadataWatchers.delete(watcher);
+        reject(error);
+      };
+      this.metadataWatchers.add(watcher);
+      work.then(resolve, reject).finally(() => this.metadataWatchers.delete(watcher));
+    });
+  }
+
   get peers(): PeerRpc {
     return this.rpc;
   }
 
   get brokerId(): number {
     return this.options.brokerId;
+  }
+
+  /** The cluster view's members (what `status().members` lists, without building a status). */
+  get members(): readonly number[] {
+    return this.member.view.members;
   }
 
   /** The metadata image as committed here. */
@@ -372,6 +396,7 @@ export class ClusterNode {
     this.releaseWaiters();
     if (this.member.image !== this.lastImage) {
       this.lastImage = this.member.image;
+      for (const watcher of [...this.metadataWatchers]) watcher(this.member.image);
       for (const listener of this.metadataListeners) listener(this.member.image);
     }
     if (output.send.length > 0 || this.goodbyeEpoch !== this.member.controllerEpoch) this.refreshGoodbye(now);

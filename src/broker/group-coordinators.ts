@@ -6,6 +6,7 @@
  * it is, retried while coordination moves. The offsets topic is created through the
  * controller the first time any group needs it, as Kafka does on the first FindCoordinator.
  */
+import type { MetadataImage } from '../cluster/metadata-image';
 import type { TopicPartition } from '../consumer/assignor';
 import { GroupCoordinator } from '../coordinator/group-coordinator';
 import type { CommittedOffset, GroupDescription, GroupOverview, JoinGroupRequest, MemberRequest, OffsetToCommit, SyncGroupRequest } from '../coordinator/group-coordinator';
@@ -17,14 +18,12 @@ import {
   NotCoordinatorError,
   NotLeaderOrFollowerError,
   PeerLinkDownError,
-  RequestTimedOutError,
-  TabkaError,
   UnknownTopicOrPartitionError,
 } from '../errors';
 import { ApiKey } from '../protocol/api-keys';
 import type { FrameBody } from '../protocol/frame';
 import { decodeRecordBatch, encodeRecordBatch } from '../protocol/record-batch';
-import { sleep } from '../util/sleep';
+import { retryUntil } from '../util/retry-until';
 import type { ClusterNode } from './cluster-node';
 import {
   parseCommitRequest,
@@ -69,22 +68,18 @@ export class GroupCoordinators implements GroupApi {
   private readonly now: () => number;
   private readonly timer: ReturnType<typeof setInterval>;
   private creatingTopic: Promise<unknown> | null = null;
-  private readonly metadataWatchers = new Set<() => void>();
   private closed = false;
 
   constructor(private readonly options: GroupCoordinatorsOptions) {
     this.now = options.now ?? Date.now;
     this.timer = setInterval(() => this.tick(), TICK_MS);
     options.replicas.onSynced(() => this.followLeadership());
-    options.node.onMetadata(() => {
-      for (const watcher of [...this.metadataWatchers]) watcher();
-    });
     this.serve();
   }
 
   private tick(): void {
     if (this.hosted.size === 0) return;
-    const live = new Set(this.options.node.status().members);
+    const live = new Set(this.options.node.members);
     for (const { coordinator } of this.hosted.values()) {
       coordinator.removeMembersOutside(live);
       coordinator.tick();
@@ -156,7 +151,7 @@ export class GroupCoordinators implements GroupApi {
 
   // ---------------------------------------------------------------- routing
 
-  private async route<T>(
+  private route<T>(
     groupId: string,
     apiKey: ApiKey,
     body: FrameBody,
@@ -164,49 +159,27 @@ export class GroupCoordinators implements GroupApi {
     local: (coordinator: GroupCoordinator) => Promise<T>,
     parse: (reply: FrameBody) => T,
   ): Promise<T> {
-    const deadline = this.now() + timeoutMs;
     const partition = offsetsPartitionFor(groupId);
-    let lastError: unknown;
-    for (;;) {
-      const remaining = deadline - this.now();
-      if (remaining <= 0) throw lastError instanceof TabkaError ? lastError : new RequestTimedOutError(`group request for ${groupId}`, timeoutMs);
-      try {
-        const leader = await this.offsetsLeader(partition, groupId);
-        if (leader === this.options.node.brokerId) return await local(this.hostedFor(partition, groupId));
-        const reply = await this.untilCoordinatorMoves(groupId, partition, leader, this.options.node.peers.request(leader, apiKey, { body }, remaining));
-        return parse(reply.body);
-      } catch (error) {
-        if (!isCoordinatorMoving(error)) throw error;
-        lastError = error;
-        await sleep(Math.min(RETRY_BACKOFF_MS, Math.max(0, deadline - this.now())));
-      }
-    }
-  }
-
-  /**
-   * A coordinator that went silent never answers: once the metadata names another leader of
-   * the group's partition, the request is retried there instead of waiting out its timeout.
-   */
-  private untilCoordinatorMoves<T>(groupId: string, partition: number, leader: number, work: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const watcher = () => {
-        const current = this.options.node.image.topics.get(CONSUMER_OFFSETS_TOPIC)?.partitions[partition]?.leader;
-        if (current === leader) return;
-        this.metadataWatchers.delete(watcher);
-        reject(new NotCoordinatorError(groupId, leader));
-      };
-      this.metadataWatchers.add(watcher);
-      work.then(resolve, reject).finally(() => this.metadataWatchers.delete(watcher));
+    const retry = { timeoutMs, now: this.now, backoffMs: RETRY_BACKOFF_MS, retriable: isCoordinatorMoving, what: `group request for ${groupId}` };
+    return retryUntil(retry, async (remaining) => {
+      const leader = await this.offsetsLeader(partition, groupId);
+      if (leader === this.options.node.brokerId) return local(this.hostedFor(partition, groupId));
+      // A coordinator that went silent never answers: once the metadata names another leader
+      // of the group's partition, the request is retried there instead of waiting out its timeout.
+      const reply = await this.options.node.untilMetadata(this.options.node.peers.request(leader, apiKey, { body }, remaining), (image) =>
+        leaderOf(image, partition) === leader ? undefined : new NotCoordinatorError(groupId, leader),
+      );
+      return parse(reply.body);
     });
   }
 
   private async offsetsLeader(partition: number, groupId: string): Promise<number> {
-    const topic = this.options.node.image.topics.get(CONSUMER_OFFSETS_TOPIC);
-    if (!topic) {
+    const image = this.options.node.image;
+    if (!image.topics.has(CONSUMER_OFFSETS_TOPIC)) {
       await this.createOffsetsTopic();
       throw new CoordinatorLoadInProgressError(groupId);
     }
-    const leader = topic.partitions[partition]?.leader ?? -1;
+    const leader = leaderOf(image, partition);
     if (leader < 0) throw new NotCoordinatorError(groupId, leader);
     return leader;
   }
@@ -288,8 +261,7 @@ export class GroupCoordinators implements GroupApi {
   /** The offsets partition of a group, if this broker leads it; else the peer asked the wrong broker. */
   private ledPartition(groupId: string): number {
     const partition = offsetsPartitionFor(groupId);
-    const leader = this.options.node.image.topics.get(CONSUMER_OFFSETS_TOPIC)?.partitions[partition]?.leader;
-    if (leader !== this.options.node.brokerId) throw new NotCoordinatorError(groupId, this.options.node.brokerId);
+    if (leaderOf(this.options.node.image, partition) !== this.options.node.brokerId) throw new NotCoordinatorError(groupId, this.options.node.brokerId);
     return partition;
   }
 
@@ -357,6 +329,11 @@ async function readGroupRecords(local: Partition): Promise<GroupRecord[]> {
     }
   }
   return records;
+}
+
+/** The leader of a partition of __consumer_offsets: its groups' coordinator (-1: none, or no topic). */
+function leaderOf(image: MetadataImage, partition: number): number {
+  return image.topics.get(CONSUMER_OFFSETS_TOPIC)?.partitions[partition]?.leader ?? -1;
 }
 
 function isCoordinatorMoving(error: unknown): boolean {

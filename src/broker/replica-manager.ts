@@ -6,7 +6,7 @@
  * Fetch from peers. Requests from this tab's own page are routed to the partition's leader,
  * wherever it is, and retried while leadership moves.
  */
-import { InvalidRequestError, NotLeaderOrFollowerError, OutOfOrderSequenceError, RequestTimedOutError, TabkaError, UnknownTopicOrPartitionError } from '../errors';
+import { InvalidRequestError, NotLeaderOrFollowerError, OutOfOrderSequenceError, TabkaError, UnknownTopicOrPartitionError } from '../errors';
 import type { MetadataImage, TopicImage } from '../cluster/metadata-image';
 import type { LogConfig } from '../log/log-config';
 import type { LogManager } from '../log/log-manager';
@@ -27,6 +27,7 @@ import type { FetchRequest, PartitionOffsets, ProduceResponse } from './data-req
 import { Partition } from './partition';
 import type { Acks, FetchResult, PartitionAssignment } from './partition';
 import type { RpcMessage } from './peer-rpc';
+import { retryUntil } from '../util/retry-until';
 import { sleep } from '../util/sleep';
 
 export interface ReplicaManagerOptions {
@@ -65,7 +66,6 @@ export class ReplicaManager {
   private readonly now: () => number;
   private readonly isrTimer: ReturnType<typeof setInterval>;
   private pendingImage: MetadataImage | null = null;
-  private readonly leaderWatchers = new Set<(image: MetadataImage) => void>();
   private readonly syncListeners: (() => void)[] = [];
   private syncing: Promise<void> = Promise.resolve();
   private closed = false;
@@ -84,10 +84,7 @@ export class ReplicaManager {
       return { body: { ...this.localOffsets(topic, partition) } };
     });
     this.isrTimer = setInterval(() => this.checkIsr(), ISR_CHECK_INTERVAL_MS);
-    options.node.onMetadata((image) => {
-      for (const watcher of [...this.leaderWatchers]) watcher(image);
-      this.enqueueSync(image);
-    });
+    options.node.onMetadata((image) => this.enqueueSync(image));
   }
 
   private get brokerId(): number {
@@ -175,47 +172,23 @@ export class ReplicaManager {
 
   // ---------------------------------------------------------------- routing
 
-  private async toLeader<T>(topic: string, partition: number, timeoutMs: number, attempt: (leader: number, remainingMs: number) => Promise<T>): Promise<T> {
-    const deadline = this.now() + timeoutMs;
-    let lastError: unknown;
-    for (;;) {
-      const remaining = deadline - this.now();
-      if (remaining <= 0) throw lastError instanceof TabkaError ? lastError : new RequestTimedOutError(`request to the leader of ${topic}-${partition}`, timeoutMs);
+  private toLeader<T>(topic: string, partition: number, timeoutMs: number, attempt: (leader: number, remainingMs: number) => Promise<T>): Promise<T> {
+    const retry = { timeoutMs, now: this.now, backoffMs: RETRY_BACKOFF_MS, retriable: isRetriableAtLeader, what: `request to the leader of ${topic}-${partition}` };
+    return retryUntil(retry, (remaining) => {
       const state = this.options.node.image.topics.get(topic)?.partitions[partition];
-      try {
-        if (!state) throw new UnknownTopicOrPartitionError(topic, partition);
-        if (state.leader < 0) throw new NotLeaderOrFollowerError(topic, partition, this.brokerId, state.leader);
-        // A leader that went silent never answers: when the metadata names another, ask that one.
-        return await this.untilLeaderMoves(topic, partition, state.leaderEpoch, attempt(state.leader, remaining));
-      } catch (error) {
-        // An unknown topic may just be one this broker has not heard of yet, and a batch ahead
-        // of its sequence waits for its predecessor's retry to land first.
-        const retriable =
-          error instanceof TabkaError && (error.retriable || error instanceof UnknownTopicOrPartitionError || error instanceof OutOfOrderSequenceError);
-        if (!retriable) throw error;
-        lastError = error;
-        await sleep(Math.min(RETRY_BACKOFF_MS, Math.max(0, deadline - this.now())));
-      }
-    }
+      if (!state) throw new UnknownTopicOrPartitionError(topic, partition);
+      if (state.leader < 0) throw new NotLeaderOrFollowerError(topic, partition, this.brokerId, state.leader);
+      return this.options.node.untilMetadata(attempt(state.leader, remaining), (image) => {
+        const now = image.topics.get(topic)?.partitions[partition];
+        return now?.leaderEpoch === state.leaderEpoch ? undefined : new NotLeaderOrFollowerError(topic, partition, this.brokerId, now?.leader ?? -1);
+      });
+    });
   }
 
   private localOffsets(topic: string, partition: number): PartitionOffsets {
     const local = this.local(topic, partition);
     if (!local.isLeader) throw new NotLeaderOrFollowerError(topic, partition, this.brokerId, local.leaderId);
     return { logStartOffset: local.log.logStartOffset, highWatermark: local.highWatermark, logEndOffset: local.logEndOffset };
-  }
-
-  private untilLeaderMoves<T>(topic: string, partition: number, leaderEpoch: number, work: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const watcher = (image: MetadataImage) => {
-        const state = image.topics.get(topic)?.partitions[partition];
-        if (state?.leaderEpoch === leaderEpoch) return;
-        this.leaderWatchers.delete(watcher);
-        reject(new NotLeaderOrFollowerError(topic, partition, this.brokerId, state?.leader ?? -1));
-      };
-      this.leaderWatchers.add(watcher);
-      work.then(resolve, reject).finally(() => this.leaderWatchers.delete(watcher));
-    });
   }
 
   private local(topic: string, partition: number): Partition {
@@ -361,6 +334,14 @@ export class ReplicaManager {
         });
     }
   }
+}
+
+/**
+ * An unknown topic may just be one this broker has not heard of yet, and a batch ahead of its
+ * sequence waits for its predecessor's retry to land first.
+ */
+function isRetriableAtLeader(error: unknown): boolean {
+  return error instanceof TabkaError && (error.retriable || error instanceof UnknownTopicOrPartitionError || error instanceof OutOfOrderSequenceError);
 }
 
 function logConfigOf(configs: Readonly<Record<string, string>>): Partial<LogConfig> {
