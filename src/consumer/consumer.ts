@@ -12,6 +12,7 @@ import { ClientDisconnectedError, NoOffsetForPartitionError, OffsetOutOfRangeErr
 import type { LocalBroker } from '../broker/local-broker';
 import type { FetchResult } from '../broker/partition';
 import type { OffsetToCommit } from '../coordinator/group-coordinator';
+import { partitionKey } from '../log/log-store';
 import { decodeRecordBatch, readBatchHeader } from '../protocol/record-batch';
 import { TypedEmitter } from '../signaling/typed-emitter';
 import { sleep } from '../util/sleep';
@@ -351,7 +352,7 @@ export class Consumer {
     if (!lost && (this.runConfig?.autoCommit ?? true)) {
       await this.commit(this.pendingCommits(cursors)).catch(() => undefined);
     }
-    for (const { topic, partition } of partitions) this.cursors.delete(`${topic}\u0000${partition}`);
+    for (const { topic, partition } of partitions) this.cursors.delete(partitionKey(topic, partition));
     this.emitter.fire('consumer.revoked', { groupId: this.groupId, partitions: [...partitions], lost });
   }
 
@@ -367,7 +368,7 @@ export class Consumer {
       if (membership) await membership.commit(offsets);
       else await this.broker.group('commitOffsets', { groupId: this.groupId, generationId: -1, memberId: '', offsets });
       for (const { topic, partition, offset } of offsets) {
-        const cursor = this.cursors.get(`${topic}\u0000${partition}`);
+        const cursor = this.cursors.get(partitionKey(topic, partition));
         if (cursor) cursor.committed = offset;
       }
       this.emitter.fire('consumer.commit_offsets', {
@@ -401,7 +402,7 @@ export class Consumer {
   // ---------------------------------------------------------------- the fetch loops
 
   private cursor(topic: string, partition: number): PartitionCursor {
-    const key = `${topic}\u0000${partition}`;
+    const key = partitionKey(topic, partition);
     let cursor = this.cursors.get(key);
     if (!cursor) {
       cursor = { topic, partition, offset: null, seekTo: null, committed: null, active: false, loop: null };

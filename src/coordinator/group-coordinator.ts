@@ -19,6 +19,7 @@ import {
   RebalanceInProgressError,
   UnknownMemberIdError,
 } from '../errors';
+import { partitionKey } from '../log/log-store';
 import { GroupMetadata } from './group-metadata';
 import type { GroupMember, GroupState, JoinGroupResponse, MemberProtocol, SyncGroupResponse } from './group-metadata';
 import type { GroupRecord, OffsetValue } from './group-records';
@@ -92,8 +93,6 @@ export interface GroupCoordinatorOptions {
 
 export const DEFAULT_HEARTBEAT_WAIT_MS = 1000;
 
-const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-
 export class GroupCoordinator {
   private readonly groups = new Map<string, GroupMetadata>();
   private readonly offsets = new Map<string, Map<string, OffsetValue & TopicPartition>>();
@@ -146,13 +145,13 @@ export class GroupCoordinator {
           heartbeat.resolve();
         }
         const waiting = member.joinWaiter !== null || member.syncWaiter !== null || member.heartbeatWaiter !== null;
-        if (!waiting && now - member.lastHeard > member.sessionTimeoutMs) this.removeMember(group, member, 'session timeout');
+        if (!waiting && now - member.lastHeard > member.sessionTimeoutMs) this.removeMember(group, member);
       }
       if (group.state === 'PreparingRebalance' && now >= group.rebalanceDeadline) this.completeJoin(group, true);
       if (group.state === 'CompletingRebalance' && now >= group.rebalanceDeadline) {
         // The leader never sent an assignment: whoever did not sync is gone, the rest rejoin.
         const silent = [...group.members.values()].filter((member) => !member.syncWaiter);
-        for (const member of silent) this.removeMember(group, member, 'no sync', false);
+        for (const member of silent) this.removeMember(group, member, false);
         this.prepareRebalance(group);
       }
     }
@@ -174,11 +173,7 @@ export class GroupCoordinator {
       if (request.memberId !== '' && !existing) throw new UnknownMemberIdError(request.groupId, request.memberId);
       const names = request.protocols.map((p) => p.name);
       // Kafka's rule: the joiner must share a protocol that every other member supports too.
-      const others = [...group.members.values()].filter((m) => m !== existing);
-      const common = others.reduce<string[] | null>((acc, m) => {
-        const theirs = m.protocols.map((p) => p.name);
-        return acc === null ? theirs : acc.filter((name) => theirs.includes(name));
-      }, null);
+      const common = group.candidateProtocols(existing);
       const shared = common === null || common.some((name) => names.includes(name));
       if (names.length === 0 || !shared || group.protocolType !== request.protocolType) throw new InconsistentGroupProtocolError(request.groupId, names);
 
@@ -244,7 +239,7 @@ export class GroupCoordinator {
     for (const memberId of memberIds) {
       const member = group?.members.get(memberId);
       if (!group || !member) throw new UnknownMemberIdError(groupId, memberId);
-      this.removeMember(group, member, 'left');
+      this.removeMember(group, member);
     }
   }
 
@@ -256,7 +251,7 @@ export class GroupCoordinator {
     if (!this.loaded || this.closed) return;
     for (const group of this.groups.values()) {
       for (const member of [...group.members.values()]) {
-        if (member.host >= 0 && !liveBrokers.has(member.host)) this.removeMember(group, member, 'its broker left');
+        if (member.host >= 0 && !liveBrokers.has(member.host)) this.removeMember(group, member);
       }
     }
   }
@@ -306,7 +301,7 @@ export class GroupCoordinator {
     const committed = this.offsets.get(groupId);
     if (!partitions) return [...(committed?.values() ?? [])].map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, metadata }));
     return partitions.map(({ topic, partition }) => {
-      const value = committed?.get(tpKey(topic, partition));
+      const value = committed?.get(partitionKey(topic, partition));
       return { topic, partition, offset: value?.offset ?? -1, metadata: value?.metadata ?? null };
     });
   }
@@ -390,7 +385,7 @@ export class GroupCoordinator {
    */
   private completeJoin(group: GroupMetadata, deadlinePassed: boolean): void {
     if (deadlinePassed) {
-      for (const member of [...group.members.values()]) if (!member.joinWaiter) this.removeMember(group, member, 'did not rejoin', false);
+      for (const member of [...group.members.values()]) if (!member.joinWaiter) this.removeMember(group, member, false);
     }
     group.generation += 1;
     for (const member of group.members.values()) member.assignment = [];
@@ -476,7 +471,7 @@ export class GroupCoordinator {
     );
   }
 
-  private removeMember(group: GroupMetadata, member: GroupMember, _reason: string, rebalance = true): void {
+  private removeMember(group: GroupMetadata, member: GroupMember, rebalance = true): void {
     this.rejectWaiters(member, new UnknownMemberIdError(group.groupId, member.memberId));
     group.members.delete(member.memberId);
     if (group.leader === member.memberId) group.leader = null;
@@ -526,12 +521,12 @@ export class GroupCoordinator {
   private applyOffset(groupId: string, topic: string, partition: number, value: OffsetValue | null): void {
     let committed = this.offsets.get(groupId);
     if (value === null) {
-      committed?.delete(tpKey(topic, partition));
+      committed?.delete(partitionKey(topic, partition));
       if (committed?.size === 0) this.offsets.delete(groupId);
       return;
     }
     if (!committed) this.offsets.set(groupId, (committed = new Map()));
-    committed.set(tpKey(topic, partition), { ...value, topic, partition });
+    committed.set(partitionKey(topic, partition), { ...value, topic, partition });
   }
 }
 

@@ -67,19 +67,23 @@ export class GroupMetadata {
     readonly protocolType: string,
   ) {}
 
-  /** Protocols every member supports; a new member must share at least one. */
-  candidateProtocols(): string[] {
+  /**
+   * Protocols every member (but `except`) supports; a joiner must share at least one. Null when
+   * there is no such member to agree with.
+   */
+  candidateProtocols(except?: GroupMember): string[] | null {
     let candidates: string[] | null = null;
     for (const member of this.members.values()) {
+      if (member === except) continue;
       const names = member.protocols.map((p) => p.name);
       candidates = candidates === null ? names : candidates.filter((name) => names.includes(name));
     }
-    return candidates ?? [];
+    return candidates;
   }
 
   /** Kafka's selectProtocol: each member votes for its first choice among the candidates. */
   selectProtocol(): string | null {
-    const candidates = this.candidateProtocols();
+    const candidates = this.candidateProtocols() ?? [];
     const votes = new Map<string, number>(candidates.map((name) => [name, 0]));
     for (const member of this.members.values()) {
       const choice = member.protocols.find((p) => votes.has(p.name))?.name;
