@@ -573,48 +573,40 @@ describe('group coordinator regressions', () => {
   it('a member whose join waited longer than its session timeout is not expired as the join completes', async () => {
     const h = harness();
     const c = h.coordinator;
-    const req = (memberId: string, clientId: string): JoinGroupRequest => ({
-      groupId: 'g', memberId, clientId, sessionTimeoutMs: 3000, rebalanceTimeoutMs: 10_000, protocolType: 'consumer',
-      protocols: [{ name: 'range', metadata: { topics: ['t'], ownedPartitions: [], generation: -1 } }],
-    });
+    const req = (memberId: string, clientId: string) => joinRequest(memberId, clientId, { sessionTimeoutMs: 3000, rebalanceTimeoutMs: 10_000 });
     const a = await c.join(req('', 'a'));
-    await c.sync({ groupId: 'g', generationId: 1, memberId: a.memberId, assignments: [{ memberId: a.memberId, assignment: [] }] });
+    await c.sync({ groupId: GROUP, generationId: 1, memberId: a.memberId, assignments: [{ memberId: a.memberId, assignment: [] }] });
     const joinB = c.join(req('', 'b')).then((r) => r, (e: unknown) => e); // parked until a rejoins or goes
     // a falls silent; b's join keeps it in the group meanwhile. At 3100 ms a's session is over.
     for (let step = 0; step < 31; step++) h.advance(100);
     const answer = await joinB;
     // b is the only member left: its join must complete generation 2 with b leading.
     expect(answer).toMatchObject({ generationId: 2, memberId: 'b-2', leaderId: 'b-2' });
-    expect(c.describeGroup('g').members.map((m) => m.memberId)).toEqual(['b-2']);         
+    expect(c.describeGroup(GROUP).members.map((m) => m.memberId)).toEqual(['b-2']);
   });
 
   it('a leader that never syncs is removed at the deadline; the members that did sync stay and rejoin', async () => {
     const h = harness();
     const c = h.coordinator;
-    const req = (memberId: string, clientId: string): JoinGroupRequest => ({
-      groupId: 'g', memberId, clientId, sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 5000, protocolType: 'consumer',
-      protocols: [{ name: 'range', metadata: { topics: ['t'], ownedPartitions: [], generation: -1 } }],
-    });
+    const req = (memberId: string, clientId: string) => joinRequest(memberId, clientId, { sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 5000 });
     const a = await c.join(req('', 'a'));
-    await c.sync({ groupId: 'g', generationId: 1, memberId: a.memberId, assignments: [{ memberId: a.memberId, assignment: [] }] });
+    await c.sync({ groupId: GROUP, generationId: 1, memberId: a.memberId, assignments: [{ memberId: a.memberId, assignment: [] }] });
     const joinB = c.join(req('', 'b'));
     await c.join(req(a.memberId, 'a')); // generation 2, a leads
     const b = await joinB;
-    const syncB = c.sync({ groupId: 'g', generationId: 2, memberId: b.memberId, assignments: [] }).catch((e: unknown) => e);
+    const syncB = c.sync({ groupId: GROUP, generationId: 2, memberId: b.memberId, assignments: [] }).catch((e: unknown) => e);
     // The leader a never syncs.
     h.advance(5000);
     expect(await syncB).toBeInstanceOf(RebalanceInProgressError);
-    expect(c.describeGroup('g').members.map((m) => m.memberId)).toEqual([b.memberId]);
+    expect(c.describeGroup(GROUP).members.map((m) => m.memberId)).toEqual([b.memberId]);
     const rejoined = await c.join(req(b.memberId, 'b'));
     expect(rejoined.generationId).toBe(3);
   });
 
   it('admits a joining member only if it supports a protocol every member supports', async () => {
     const c = harness().coordinator;
-    const req = (memberId: string, clientId: string, names: string[]): JoinGroupRequest => ({
-      groupId: 'g', memberId, clientId, sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 10_000, protocolType: 'consumer',
-      protocols: names.map((name) => ({ name, metadata: { topics: ['t'], ownedPartitions: [], generation: -1 } })),
-    });
+    const req = (memberId: string, clientId: string, names: string[]) =>
+      joinRequest(memberId, clientId, { protocols: names.map((name) => ({ name, metadata: { topics: [TOPIC], ownedPartitions: [], generation: -1 } })) });
     const a = await c.join(req('', 'a', ['range', 'roundrobin']));
     const jb = c.join(req('', 'b', ['roundrobin', 'cooperative-sticky']));
     // c shares range with a and cooperative-sticky with b, but no protocol with both.
