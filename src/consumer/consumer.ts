@@ -13,7 +13,8 @@ import type { LocalBroker } from '../broker/local-broker';
 import type { FetchResult } from '../broker/partition';
 import type { OffsetToCommit } from '../coordinator/group-coordinator';
 import { partitionKey } from '../log/log-store';
-import { decodeRecordBatch, readBatchHeader } from '../protocol/record-batch';
+import { readBatchHeader, scanRecords, verifyRecordBatch } from '../protocol/record-batch';
+import { FetchedMessage } from './fetched-message';
 import { TypedEmitter } from '../signaling/typed-emitter';
 import { sleep } from '../util/sleep';
 import type { Assignor, TopicPartition } from './assignor';
@@ -459,13 +460,17 @@ export class Consumer {
         const prefetch = this.fetch(cursor, next);
         prefetch.catch(() => undefined); // a failed read-ahead is retried as a normal fetch
         ahead = { offset: next, result: prefetch };
-        const messages = decodeMessages(result.batches, offset);
-        if (messages.length === 0) {
-          cursor.offset = Math.max(offset, next);
-          continue;
+        let delivered = false;
+        for (const slice of slicesOf(result.batches)) {
+          if (cursor.seekTo !== null || !live() || (delivered && this.isPaused(cursor.topic, cursor.partition))) break;
+          const messages = decodeMessages(slice, cursor.offset ?? offset);
+          if (messages.length === 0) continue;
+          delivered = true;
+          await this.handlers.run(() => this.deliver(cursor, messages, result.highWatermark, config, live));
+          this.autoCommit(messages.length);
+          if (cursor.offset === null || cursor.offset < Number(messages.at(-1)!.offset) + 1) break; // not all taken (paused, resolved less)
         }
-        await this.handlers.run(() => this.deliver(cursor, messages, result.highWatermark, config, live));
-        this.autoCommit(messages.length);
+        if (!delivered && cursor.seekTo === null) cursor.offset = Math.max(offset, next);
       } catch (error) {
         ahead = null;
         if (error instanceof OffsetOutOfRangeError) {
@@ -571,15 +576,34 @@ class HandlerGate {
   }
 }
 
+/**
+ * A fetch is handed to the app in slices of about DELIVERY_SLICE_BYTES of whole batches:
+ * each slice's messages become garbage before the next slice's are built, so they die in the
+ * young generation (one 8 MiB fetch decoded at once spent ~30% of the consumer's time in GC).
+ */
+const DELIVERY_SLICE_BYTES = 1024 * 1024;
+
+function* slicesOf(batches: readonly Uint8Array[]): Generator<Uint8Array[]> {
+  let slice: Uint8Array[] = [];
+  let bytes = 0;
+  for (const batch of batches) {
+    slice.push(batch);
+    bytes += batch.byteLength;
+    if (bytes >= DELIVERY_SLICE_BYTES) {
+      yield slice;
+      slice = [];
+      bytes = 0;
+    }
+  }
+  if (slice.length > 0) yield slice;
+}
+
 function decodeMessages(batches: readonly Uint8Array[], fromOffset: number): KafkaMessage[] {
   const messages: KafkaMessage[] = [];
   for (const bytes of batches) {
-    for (const record of decodeRecordBatch(bytes).records) {
-      if (record.offset < fromOffset) continue;
-      const headers: Record<string, Uint8Array | null> = {};
-      for (const header of record.headers) headers[header.key] = header.value;
-      messages.push({ key: record.key, value: record.value, headers, timestamp: String(record.timestamp), offset: String(record.offset) });
-    }
+    scanRecords(bytes, verifyRecordBatch(bytes), (offset, timestamp, keyAt, keyLength, valueAt, valueLength, headersAt, headerCount) => {
+      if (offset >= fromOffset) messages.push(new FetchedMessage(bytes, offset, timestamp, keyAt, keyLength, valueAt, valueLength, headersAt, headerCount));
+    });
   }
   return messages;
 }

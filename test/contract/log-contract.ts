@@ -175,6 +175,28 @@ export const logContract: ContractCase[] = [
     },
   },
   {
+    // Reads of several MiB are split into runs read side by side: the runs must join up in
+    // order with nothing repeated or missing, whatever the batch sizes.
+    name: 'a read of many MiB returns every batch once, in order, up to maxBytes and maxOffset',
+    async run(h) {
+      const { log } = await withLog(h);
+      let next = 0;
+      for (const count of [12_000, 10, 20_000, 1, 10_000, 16_000, 40, 20_000, 5, 20_000, 12_000, 20_000]) {
+        await log.append(makeBatch(count, next));
+        next += count;
+      }
+      const whole = await log.read(0);
+      const records = whole.batches.flatMap((batch) => decodeRecordBatch(batch).records);
+      expectValues(records, 0, next);
+      const sizes = whole.batches.map((batch) => batch.byteLength);
+      expect(sizes.reduce((a, b) => a + b, 0), 'enough bytes to be read as several runs').to.be.above(4 * 1024 * 1024);
+      const firstFive = sizes.slice(0, 5).reduce((a, b) => a + b, 0);
+      expect((await log.read(0, { maxBytes: firstFive })).batches.map((b) => b.byteLength)).to.deep.equal(sizes.slice(0, 5));
+      const upTo = (await log.read(12_000, { maxOffset: 58_051 })).batches.flatMap((batch) => decodeRecordBatch(batch).records);
+      expect([upTo[0]?.offset, upTo.at(-1)?.offset]).to.deep.equal([12_000, 58_050]);
+    },
+  },
+  {
     name: 'offsets outside the log give OffsetOutOfRangeError with the valid range',
     async run(h) {
       const { log } = await withLog(h);
