@@ -20,6 +20,7 @@ import {
 import type { EpochEntry } from './leader-epoch-cache';
 import type { LogConfig } from './log-config';
 import type { BatchEntry, LogStore, PartitionMeta, StoredBatch, StoredPartition } from './log-store';
+import { TailCache } from './tail-cache';
 import { SerialQueue } from '../util/serial-queue';
 
 export interface AppendOptions {
@@ -78,6 +79,8 @@ export const DEFAULT_READ_MAX_BYTES = 50 * 1024 * 1024;
  */
 const PARALLEL_READS = 4;
 const PARALLEL_READ_MIN_BYTES = 1024 * 1024;
+/** The newest committed bytes of each log kept in memory for readers at its end. */
+const TAIL_CACHE_BYTES = 4 * 1024 * 1024;
 
 /** `entries` cut into at most `pieces` contiguous runs of about equal bytes, each at least `minBytes`. */
 function runsByBytes(entries: readonly BatchEntry[], pieces: number, minBytes: number): BatchEntry[][] {
@@ -105,6 +108,7 @@ function runsByBytes(entries: readonly BatchEntry[], pieces: number, minBytes: n
  */
 export class PartitionLog {
   private readonly queue = new SerialQueue();
+  private readonly tail = new TailCache(TAIL_CACHE_BYTES);
   private entries: BatchEntry[];
   private meta: PartitionMeta;
   private sizeBytes: number;
@@ -173,6 +177,8 @@ export class PartitionLog {
       const first = wanted[0];
       const last = wanted.at(-1);
       if (!first || !last) return this.readResult([]);
+      const cached = this.tail.read(wanted);
+      if (cached) return this.readResult(cached);
       const rows = await this.readRows(wanted);
       // A deletion or truncation may have committed while the rows were read; look again.
       if (rows.length === wanted.length && rows.every((row, i) => row.byteLength === wanted[i]?.sizeBytes)) {
@@ -193,6 +199,7 @@ export class PartitionLog {
       const meta = { ...this.meta, epochs: truncateEpochsFromEnd(this.meta.epochs, offset) };
       await this.store.write({ topic: this.topic, partition: this.partition, deleteFrom: straddling.baseOffset, put, meta });
       this.entries = [...this.entries.slice(0, index), ...put.map((batch) => batch.entry)];
+      this.tail.clear();
       this.meta = meta;
       this.recountSize();
     });
@@ -288,6 +295,7 @@ export class PartitionLog {
     for (const batch of put) {
       this.entries.push(batch.entry);
       this.sizeBytes += batch.entry.sizeBytes;
+      this.tail.add(batch.entry, batch.bytes);
     }
     if (meta) this.meta = meta;
     return { baseOffset: firstOffset, lastOffset: nextOffset - 1, logEndOffset: nextOffset };
@@ -329,6 +337,7 @@ export class PartitionLog {
     const deleteBelow = firstKept ? firstKept.baseOffset : Number.POSITIVE_INFINITY;
     await this.store.write({ topic: this.topic, partition: this.partition, deleteBelow, meta });
     this.entries = kept;
+    this.tail.dropBefore(offset);
     this.meta = meta;
     this.recountSize();
   }
@@ -337,6 +346,7 @@ export class PartitionLog {
     const meta = { ...this.meta, logStartOffset: offset, epochs: truncateEpochsFromEnd(this.meta.epochs, offset) };
     await this.store.write({ topic: this.topic, partition: this.partition, deleteBelow: Number.POSITIVE_INFINITY, meta });
     this.entries = [];
+    this.tail.clear();
     this.meta = meta;
     this.recountSize();
   }
