@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GroupCoordinator } from '../../src/coordinator/group-coordinator';
-import type { JoinGroupRequest } from '../../src/coordinator/group-coordinator';
+import type { JoinGroupRequest, SyncGroupRequest } from '../../src/coordinator/group-coordinator';
 import type { JoinGroupResponse } from '../../src/coordinator/group-metadata';
 import type { GroupRecord } from '../../src/coordinator/group-records';
 import type { TopicPartition } from '../../src/consumer/assignor';
@@ -102,6 +102,19 @@ function joinRequest(memberId: string, clientId = 'c', extra: Partial<JoinGroupR
 
 const tps = (...partitions: number[]): TopicPartition[] => partitions.map((partition) => ({ topic: TOPIC, partition }));
 
+/** Generation 2's leader hands out partitions 0-1 to itself and 2-3 to the other member. */
+function leaderSyncOfTwo(leader: string, other: string): SyncGroupRequest {
+  return {
+    groupId: GROUP,
+    generationId: 2,
+    memberId: leader,
+    assignments: [
+      { memberId: leader, assignment: tps(0, 1) },
+      { memberId: other, assignment: tps(2, 3) },
+    ],
+  };
+}
+
 /** One member, joined and synced with every partition in `partitions`: generation 1, Stable. */
 async function oneMember(h: Harness, partitions = tps(0, 1, 2, 3)): Promise<JoinGroupResponse> {
   const joined = await h.coordinator.join(joinRequest('', 'a'));
@@ -123,15 +136,7 @@ async function twoMembers(h: Harness): Promise<{ a: string; b: string }> {
   expect(jb.generationId).toBe(2);
   const b = jb.memberId;
   const syncB = h.coordinator.sync({ groupId: GROUP, generationId: 2, memberId: b, assignments: [] });
-  const syncA = h.coordinator.sync({
-    groupId: GROUP,
-    generationId: 2,
-    memberId: a,
-    assignments: [
-      { memberId: a, assignment: tps(0, 1) },
-      { memberId: b, assignment: tps(2, 3) },
-    ],
-  });
+  const syncA = h.coordinator.sync(leaderSyncOfTwo(a, b));
   await Promise.all([syncA, syncB]);
   expect(h.coordinator.describeGroup(GROUP).state).toBe('Stable');
   return { a, b };
@@ -185,15 +190,7 @@ describe('group coordinator: joining and syncing', () => {
     const syncB = track(h.coordinator.sync({ groupId: GROUP, generationId: 2, memberId: jb.memberId, assignments: [] }));
     await settle();
     expect(syncB.done).toBe(false);
-    const syncA = await h.coordinator.sync({
-      groupId: GROUP,
-      generationId: 2,
-      memberId: ja.memberId,
-      assignments: [
-        { memberId: ja.memberId, assignment: tps(0, 1) },
-        { memberId: jb.memberId, assignment: tps(2, 3) },
-      ],
-    });
+    const syncA = await h.coordinator.sync(leaderSyncOfTwo(ja.memberId, jb.memberId));
     await settle();
     expect(syncA.assignment).toEqual(tps(0, 1));
     expect(syncB.value?.assignment).toEqual(tps(2, 3));
@@ -543,17 +540,7 @@ describe('group coordinator: failed writes', () => {
     const jb = await joinB;
     const syncB = track(h.coordinator.sync({ groupId: GROUP, generationId: 2, memberId: jb.memberId, assignments: [] }));
     h.failWrites = 1;
-    const syncA = track(
-      h.coordinator.sync({
-        groupId: GROUP,
-        generationId: 2,
-        memberId: ja.memberId,
-        assignments: [
-          { memberId: ja.memberId, assignment: tps(0, 1) },
-          { memberId: jb.memberId, assignment: tps(2, 3) },
-        ],
-      }),
-    );
+    const syncA = track(h.coordinator.sync(leaderSyncOfTwo(ja.memberId, jb.memberId)));
     await settle();
     expect(syncA.error).toBeInstanceOf(RequestTimedOutError);
     expect(syncB.error).toBeInstanceOf(RequestTimedOutError);
