@@ -8,7 +8,7 @@
  *
  * The fields are getters: `{ ...message }` copies none of them, `JSON.stringify` uses toJSON.
  */
-import { bytesAt, headersAt } from '../protocol/record-batch';
+import { bytesAt, readHeaders } from '../protocol/record-batch';
 import type { KafkaMessage } from './consumer';
 
 type Headers = Record<string, Uint8Array | null>;
@@ -44,7 +44,7 @@ export class FetchedMessage implements KafkaMessage {
   get headers(): Headers {
     if (this.headerValues === UNREAD) {
       const headers: Headers = {};
-      if (this.headerCount > 0) for (const { key, value } of headersAt(this.batch, this.headersAt, this.headerCount)) headers[key] = value;
+      if (this.headerCount > 0) for (const { key, value } of readHeaders(this.batch, this.headersAt, this.headerCount)) headers[key] = value;
       this.headerValues = headers;
     }
     return this.headerValues;

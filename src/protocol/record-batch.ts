@@ -459,7 +459,7 @@ export function bytesAt(bytes: Uint8Array, at: number, length: number): Uint8Arr
 }
 
 /** The `count` headers starting at `at` (as scanRecords reports), already bounds-checked. */
-export function headersAt(bytes: Uint8Array, at: number, count: number): RecordHeader[] {
+export function readHeaders(bytes: Uint8Array, at: number, count: number): RecordHeader[] {
   const headers: RecordHeader[] = [];
   const reader = new ByteReader(bytes, at, bytes.length);
   for (let h = 0; h < count; h++) {
@@ -477,13 +477,13 @@ export function headersAt(bytes: Uint8Array, at: number, count: number): RecordH
 export function decodeRecordBatch(bytes: Uint8Array): DecodedBatch {
   const header = verifyRecordBatch(bytes);
   const records: DecodedRecord[] = [];
-  scanRecords(bytes, header, (offset, timestamp, keyAt, keyLength, valueAt, valueLength, firstHeaderAt, headerCount) => {
+  scanRecords(bytes, header, (offset, timestamp, keyAt, keyLength, valueAt, valueLength, headersAt, headerCount) => {
     records.push({
       offset,
       timestamp,
       key: bytesAt(bytes, keyAt, keyLength),
       value: bytesAt(bytes, valueAt, valueLength),
-      headers: headerCount === 0 ? [] : headersAt(bytes, firstHeaderAt, headerCount),
+      headers: headerCount === 0 ? [] : readHeaders(bytes, headersAt, headerCount),
     });
   });
   return { header, records };
