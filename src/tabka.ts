@@ -58,7 +58,7 @@ export class Tabka {
     });
   }
 
-  /** Peers whose link failed before it was authenticated, and why (a wrong secret, say). */
+  /** Peers refused, and why: a link that failed authentication (a wrong secret, say), or a peer hung up on for sending malformed chunks. */
   rejectedPeers(): readonly RejectedPeer[] {
     return [...this.rejections];
   }
@@ -70,9 +70,10 @@ export class Tabka {
       if (options.broadcast ?? true) discoveries.push(new BroadcastDiscovery({ cluster: options.cluster, brokerId: broker.brokerId }));
       const server = await connectSignaling(options, broker.brokerId);
       if (server) discoveries.push(server);
-      const mesh = await Mesh.start({ cluster: options.cluster, localId: broker.brokerId, secret: options.secret, discoveries });
+      const mesh = await Mesh.create({ cluster: options.cluster, localId: broker.brokerId, secret: options.secret, discoveries });
       const channel = new MessageChannel();
       const port = connectMeshToPort(mesh, channel.port1);
+      mesh.listen();
       await broker.joinCluster(channel.port2, options.timings);
       const tabka = new Tabka(broker, mesh, discoveries, port, options.cluster);
       globalThis.addEventListener?.('pagehide', () => tabka.hangUp());

@@ -15,6 +15,7 @@ import type { LogManager } from '../log/log-manager';
 import { ApiKey } from '../protocol/api-keys';
 import { FrameKind, decodeFrame, encodeFrame } from '../protocol/frame';
 import type { FrameBody } from '../protocol/frame';
+import { DataChannels } from '../transport/data-channels';
 import { parsePageToBroker } from '../transport/mesh-port';
 import type { BrokerToPage } from '../transport/mesh-port';
 import { SerialQueue } from '../util/serial-queue';
@@ -108,6 +109,7 @@ export class ClusterNode {
   private readonly history: ClusterEventRecord[] = [];
   private readonly waiters = new Set<CommitWaiter>();
   private readonly rpc: PeerRpc;
+  private readonly channels: DataChannels;
   private readonly metadataListeners: ((image: MetadataImage) => void)[] = [];
   private readonly metadataWatchers = new Set<(image: MetadataImage) => void>();
   private lastImage: MetadataImage | undefined;
@@ -120,7 +122,11 @@ export class ClusterNode {
     private readonly member: ClusterMember,
     private readonly metadataLog: MetadataLog,
   ) {
-    this.rpc = new PeerRpc((to, bytes) => this.post({ type: 'send', to, bytes }));
+    this.channels = new DataChannels({
+      onFrame: (from, bytes) => this.receiveFrame(from, bytes),
+      onMisbehaving: (brokerId, reason) => this.post({ type: 'drop', brokerId, reason }),
+    });
+    this.rpc = new PeerRpc((to, bytes) => this.sendFrame(to, bytes));
     for (const [apiKey, serve] of this.controllerRequests) {
       this.rpc.handle(apiKey, async (from, { body }) => ({ body: await serve(from, body) }));
     }
@@ -238,6 +244,7 @@ export class ClusterNode {
     clearTimeout(this.timer);
     this.options.port.onmessage = null;
     this.rpc.close();
+    this.channels.close();
     for (const waiter of this.waiters) waiter.reject(new NotControllerError(this.options.brokerId, null));
     this.waiters.clear();
   }
@@ -351,11 +358,16 @@ export class ClusterNode {
     const message = parsePageToBroker(data);
     if (!message) return;
     switch (message.type) {
+      case 'channel':
+        this.channels.attach(message.brokerId, message.channel);
+        return;
       case 'peer-up':
         this.connected.add(message.brokerId);
         void this.apply({ type: 'peerUp', id: message.brokerId });
+        this.channels.up(message.brokerId);
         return;
       case 'peer-down':
+        this.channels.detach(message.brokerId);
         this.connected.delete(message.brokerId);
         this.rpc.peerDown(message.brokerId);
         void this.apply({ type: 'peerDown', id: message.brokerId });
@@ -390,7 +402,7 @@ export class ClusterNode {
   private async applyOutput(now: number, output: ClusterOutput): Promise<void> {
     if (output.persist.election) await this.options.logs.store.putMeta(ELECTION_STATE_KEY, output.persist.election);
     if (output.persist.log.length > 0) await this.metadataLog.write(output.persist.log);
-    for (const { to, channel, message } of output.send) this.post({ type: 'send', to, bytes: eventFrame(channel, message) });
+    for (const { to, channel, message } of output.send) this.sendFrame(to, eventFrame(channel, message));
     for (const event of output.events) this.record(now, event);
     this.schedule(output.wakeAt);
     this.releaseWaiters();
@@ -425,7 +437,12 @@ export class ClusterNode {
   }
 
   private post(message: BrokerToPage): void {
-    this.options.port.postMessage(message, [message.bytes.buffer]);
+    this.options.port.postMessage(message, message.type === 'goodbye' ? [message.bytes.buffer] : []);
+  }
+
+  /** Straight onto the peer's data channel. A send to a peer that just left fails: peer-down tells the broker. */
+  private sendFrame(to: number, bytes: Uint8Array): void {
+    this.channels.send(to, bytes).catch(() => undefined);
   }
 
   private now(): number {

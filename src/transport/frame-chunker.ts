@@ -13,7 +13,7 @@ import { InvalidFrameError } from '../errors';
 export const CHUNK_HEADER_SIZE = 12;
 export const DEFAULT_CHUNK_BYTES = 16 * 1024;
 
-export function chunkFrame(frame: Uint8Array, frameId: number, chunkBytes = DEFAULT_CHUNK_BYTES): Uint8Array[] {
+export function chunkFrame(frame: Uint8Array, frameId: number, chunkBytes = DEFAULT_CHUNK_BYTES): Uint8Array<ArrayBuffer>[] {
   if (chunkBytes <= CHUNK_HEADER_SIZE) throw new RangeError(`chunkBytes must exceed ${CHUNK_HEADER_SIZE}`);
   const payloadBytes = chunkBytes - CHUNK_HEADER_SIZE;
   const count = Math.max(1, Math.ceil(frame.byteLength / payloadBytes));

@@ -1,19 +1,25 @@
 /**
- * RTCPeerConnection exists only on Window, so the mesh lives on the page and the broker in
- * its worker: frames cross between them over a MessagePort, their buffers transferred (moved,
- * not copied). This file is both ends' vocabulary and the page's end of the port.
+ * RTCPeerConnection exists only on Window, so the mesh (connections, authentication) lives on
+ * the page and the broker in its worker. Each connection's data channel is transferred to the
+ * worker as it is made, so the cluster's frames go between workers without the page; over the
+ * MessagePort go the channels, who is up or down, the goodbye the page keeps ready, and the
+ * page's own frames (a peer's goodbye). This file is both ends' vocabulary and the page's end.
  */
 import { isBrokerId } from '../signaling/signaling-protocol';
 import { ownedBytes } from '../util/owned-bytes';
+import type { WorkerDataChannel } from './data-channels';
 import type { Mesh } from './mesh';
 
 export type PageToBroker =
+  /** A new connection's data channel (not yet authenticated: see DataChannels). */
+  | { readonly type: 'channel'; readonly brokerId: number; readonly channel: WorkerDataChannel }
   | { readonly type: 'peer-up'; readonly brokerId: number }
   | { readonly type: 'peer-down'; readonly brokerId: number }
   | { readonly type: 'frame'; readonly from: number; readonly bytes: Uint8Array };
 
 export type BrokerToPage =
-  | { readonly type: 'send'; readonly to: number; readonly bytes: Uint8Array }
+  /** The peer misbehaved on its data channel: hang up on it. */
+  | { readonly type: 'drop'; readonly brokerId: number; readonly reason: string }
   /**
    * The broker's parting words, kept ready on the page: an unloading tab cannot wait for its
    * worker, so the page sends them itself, synchronously, on pagehide.
@@ -29,14 +35,22 @@ export function parsePageToBroker(value: unknown): PageToBroker | undefined {
   if (message.type === 'frame' && isBrokerId(message.from) && message.bytes instanceof Uint8Array) {
     return { type: 'frame', from: message.from, bytes: message.bytes };
   }
+  if (message.type === 'channel' && isBrokerId(message.brokerId) && isDataChannel(message.channel)) {
+    return { type: 'channel', brokerId: message.brokerId, channel: message.channel };
+  }
   return undefined;
+}
+
+function isDataChannel(value: unknown): value is WorkerDataChannel {
+  const channel = value as Partial<WorkerDataChannel> | null;
+  return typeof channel === 'object' && channel !== null && typeof channel.send === 'function' && typeof channel.readyState === 'string';
 }
 
 export function parseBrokerToPage(value: unknown): BrokerToPage | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const message = value as Record<string, unknown>;
-  if (message.type === 'send' && isBrokerId(message.to) && message.bytes instanceof Uint8Array) {
-    return { type: 'send', to: message.to, bytes: message.bytes };
+  if (message.type === 'drop' && isBrokerId(message.brokerId) && typeof message.reason === 'string') {
+    return { type: 'drop', brokerId: message.brokerId, reason: message.reason };
   }
   if (message.type === 'goodbye' && message.bytes instanceof Uint8Array) return { type: 'goodbye', bytes: message.bytes };
   return undefined;
@@ -54,6 +68,8 @@ export function connectMeshToPort(mesh: Mesh, port: MessagePort): MeshPortLink {
   let goodbye: Uint8Array | undefined;
   const post = (message: PageToBroker, transfer: Transferable[] = []) => port.postMessage(message, transfer);
   const offs = [
+    // Transferred in the task that made it, as Chromium requires.
+    mesh.on('data-channel', ({ brokerId, channel }) => port.postMessage({ type: 'channel', brokerId, channel }, [channel as unknown as Transferable])),
     mesh.on('peer-up', ({ brokerId }) => post({ type: 'peer-up', brokerId })),
     mesh.on('peer-down', ({ brokerId }) => post({ type: 'peer-down', brokerId })),
     mesh.on('frame', ({ from, bytes }) => {
@@ -64,8 +80,7 @@ export function connectMeshToPort(mesh: Mesh, port: MessagePort): MeshPortLink {
   port.onmessage = (event: MessageEvent<unknown>) => {
     const message = parseBrokerToPage(event.data);
     if (message?.type === 'goodbye') goodbye = message.bytes;
-    // A send to a peer that just left fails; the broker learns of it from peer-down.
-    else if (message) mesh.send(message.to, message.bytes).catch(() => undefined);
+    else if (message?.type === 'drop') mesh.refuse(message.brokerId, message.reason);
   };
   for (const brokerId of mesh.connectedPeers()) post({ type: 'peer-up', brokerId });
   return {

@@ -18,9 +18,15 @@ export interface MeshOptions {
 export interface MeshEvents {
   'peer-up': { brokerId: number };
   'peer-down': { brokerId: number; reason: string };
-  /** A peer failed authentication or misbehaved: it never becomes a member. */
+  /** A peer failed authentication, or misbehaved and was hung up on. */
   'peer-rejected': { brokerId: number; reason: string };
   frame: { from: number; bytes: Uint8Array };
+  /**
+   * A new link's data channel, for the broker's worker. A listener must transfer it before
+   * returning: Chromium lets a data channel move to a worker only in the task that made it.
+   * Unclaimed, it stays unused on the page.
+   */
+  'data-channel': { brokerId: number; channel: RTCDataChannel };
 }
 
 /**
@@ -39,10 +45,24 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     super();
   }
 
+  /** A mesh already looking for peers. */
   static async start(options: MeshOptions): Promise<Mesh> {
-    const mesh = new Mesh(options, await importSecret(options.secret));
-    for (const discovery of options.discoveries) mesh.attach(discovery);
+    const mesh = await Mesh.create(options);
+    mesh.listen();
     return mesh;
+  }
+
+  /**
+   * A mesh that connects to no one until `listen()`: whoever takes the links' data channels
+   * ('data-channel') must be listening before the first link is made.
+   */
+  static async create(options: MeshOptions): Promise<Mesh> {
+    return new Mesh(options, await importSecret(options.secret));
+  }
+
+  /** Starts finding peers through every discovery. */
+  listen(): void {
+    for (const discovery of this.options.discoveries) this.attach(discovery);
   }
 
   get localId(): number {
@@ -58,6 +78,14 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     const link = this.links.get(to);
     if (!link) return Promise.reject(new Error(`no link to broker ${to}`));
     return link.send(frame);
+  }
+
+  /** Hangs up on a peer that misbehaved (on its data channel, say), as a refusal; it may connect again. */
+  refuse(brokerId: number, reason: string): void {
+    const link = this.links.get(brokerId);
+    if (!link) return;
+    link.close(reason);
+    this.emit('peer-rejected', { brokerId, reason });
   }
 
   /** Best-effort, synchronous send to every open link (see PeerLink.sendNow). */
@@ -127,6 +155,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       sendSignal: (data) => this.routes.get(remoteId)?.sendSignal(remoteId, data),
     });
     this.links.set(remoteId, link);
+    if (link.dataChannel) this.emit('data-channel', { brokerId: remoteId, channel: link.dataChannel });
     link.on('open', () => {
       this.retries.delete(remoteId);
       this.emit('peer-up', { brokerId: remoteId });

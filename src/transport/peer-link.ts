@@ -4,13 +4,13 @@ import { InvalidFrameError } from '../errors';
 import { ApiKey } from '../protocol/api-keys';
 import { FrameKind, decodeFrame, encodeFrame } from '../protocol/frame';
 import { TypedEmitter } from '../signaling/typed-emitter';
-import { SerialQueue } from '../util/serial-queue';
-import { FrameAssembler, chunkFrame } from './frame-chunker';
+import { ChannelLink } from './channel-link';
+import type { ChannelLinkOptions, FramedChannel } from './channel-link';
 import { makeNonce, parseHello, parseProof, proveIdentity, sdpFingerprint, verifyIdentity } from './peer-auth';
 import type { AuthContext } from './peer-auth';
 import type { SignalData } from './peer-discovery';
 
-export interface PeerLinkOptions {
+export interface PeerLinkOptions extends ChannelLinkOptions {
   readonly cluster: string;
   readonly localId: number;
   readonly remoteId: number;
@@ -19,10 +19,6 @@ export interface PeerLinkOptions {
   readonly secretKey: CryptoKey;
   /** Carries this side's offer/answer/candidates to the peer. */
   readonly sendSignal: (data: SignalData) => void;
-  readonly chunkBytes?: number;
-  readonly maxFrameBytes?: number;
-  /** Bytes queued in the channel before send() waits for it to drain. */
-  readonly highWaterMark?: number;
   readonly authTimeoutMs?: number;
 }
 
@@ -40,41 +36,43 @@ interface SimplePeerInternals {
   _channel?: RTCDataChannel;
 }
 
-/** A frame's API key sits at byte 4 of its header (see protocol/frame.ts). */
-function isUrgent(frame: Uint8Array): boolean {
-  return frame.byteLength >= 6 && new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getInt16(4) === ApiKey.Election;
-}
-
-const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
-const DRAIN_CHECK_MS = 50;
-const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
 /** Frames a peer may send while its proof is being checked; more is misbehaviour. */
 const MAX_QUEUED_BEFORE_AUTH = 256;
 
 /**
- * One authenticated WebRTC data channel to one other broker: frames in and out, chunked to
- * the channel's message size, with the sender waiting on bufferedAmount rather than
- * overflowing it. A peer that sends anything malformed, or fails to prove the cluster secret,
- * is disconnected; the broker itself never sees its bytes.
+ * The SCTP stream of the broker's data channel. Negotiated (both ends create it with this id,
+ * no in-band handshake), so each end can hand it to its worker the moment it is created,
+ * which Chromium requires of a transferred channel. simple-peer's own channel takes an id
+ * from 0 up; this one is well clear of it.
+ */
+export const DATA_CHANNEL_ID = 64;
+
+/**
+ * One authenticated WebRTC connection to one other broker. simple-peer's channel carries the
+ * authentication and the page's own frames (a tab's goodbye); a second, negotiated channel,
+ * `dataChannel`, is made for the broker's worker to carry the cluster's traffic without the
+ * page in between. Both are of one peer connection, one DTLS session, so proving the cluster
+ * secret on the first vouches for the second. A peer that sends anything malformed, or fails
+ * to prove the cluster secret, is disconnected; the broker itself never sees its bytes.
  */
 export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   private readonly peer: SimplePeer.Instance;
-  private readonly assembler: FrameAssembler;
-  private readonly sendQueue = new SerialQueue();
-  private readonly urgent: { chunk: Uint8Array; resolve: () => void; reject: (error: Error) => void }[] = [];
-  private pumpingUrgent = false;
+  private readonly frames: ChannelLink;
+  /** For the broker's worker; transfer it at once (Chromium allows that only on creation). */
+  readonly dataChannel: RTCDataChannel | undefined;
   private readonly localNonce = makeNonce();
   private remoteNonce: string | undefined;
   private queuedBeforeAuth: Uint8Array[] = [];
   private authTimer: ReturnType<typeof setTimeout> | undefined;
-  private nextFrameId = 0;
   private linkState: PeerLinkState = 'connecting';
 
   constructor(private readonly options: PeerLinkOptions) {
     super();
-    this.assembler = new FrameAssembler(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     this.peer = new SimplePeer({ initiator: options.initiator, trickle: true });
+    const internals = this.peer as unknown as SimplePeerInternals;
+    this.frames = new ChannelLink(() => internals._channel as FramedChannel | undefined, options);
+    this.dataChannel = internals._pc?.createDataChannel('tabka-data', { negotiated: true, id: DATA_CHANNEL_ID, ordered: true });
     this.peer.on('signal', (data: SignalData) => this.options.sendSignal(data));
     this.peer.on('connect', () => this.startAuthentication());
     this.peer.on('data', (chunk: Uint8Array) => this.receiveChunk(chunk));
@@ -107,7 +105,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   /** Sends one frame once the link is open; resolves when its last chunk is queued. */
   send(frame: Uint8Array): Promise<void> {
     if (this.linkState !== 'open') return Promise.reject(new Error(`link to ${this.remoteId} is ${this.linkState}`));
-    return this.sendChunks(frame);
+    return this.frames.send(frame);
   }
 
   /**
@@ -117,7 +115,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   sendNow(frame: Uint8Array): boolean {
     if (this.linkState !== 'open') return false;
     try {
-      for (const chunk of chunkFrame(frame, this.nextFrameId++, this.options.chunkBytes)) this.peer.send(chunk);
+      this.frames.sendNow(frame);
       return true;
     } catch {
       return false;
@@ -130,94 +128,22 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     this.linkState = 'closed';
     clearTimeout(this.authTimer);
     this.queuedBeforeAuth = [];
+    this.frames.close();
     this.peer.destroy();
     this.emit('closed', { remoteId: this.remoteId, reason, wasOpen });
-  }
-
-  private sendChunks(frame: Uint8Array): Promise<void> {
-    const chunks = chunkFrame(frame, this.nextFrameId++, this.options.chunkBytes);
-    const [only] = chunks;
-    if (only && chunks.length === 1 && isUrgent(frame)) return this.sendUrgent(only);
-    return this.sendQueue.run(async () => {
-      for (const chunk of chunks) {
-        await this.drained();
-        if (this.linkState === 'closed') throw new Error(`link to ${this.remoteId} closed while sending`);
-        // Urgent frames waiting go between this frame's chunks, not after all of them.
-        this.flushUrgent();
-        this.peer.send(chunk);
-      }
-    });
-  }
-
-  /**
-   * Election frames (the cluster's heartbeats) skip the queue of bulk frames: behind a few
-   * megabytes of record batches they would arrive after the session timeout, and a busy but
-   * healthy broker would be fenced. They stay in order among themselves.
-   */
-  private sendUrgent(chunk: Uint8Array): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.urgent.push({ chunk, resolve, reject });
-      void this.pumpUrgent();
-    });
-  }
-
-  private async pumpUrgent(): Promise<void> {
-    if (this.pumpingUrgent) return;
-    this.pumpingUrgent = true;
-    try {
-      while (this.urgent.length > 0) {
-        await this.drained();
-        this.flushUrgent();
-      }
-    } finally {
-      this.pumpingUrgent = false;
-    }
-  }
-
-  private flushUrgent(): void {
-    for (const { chunk, resolve, reject } of this.urgent.splice(0)) {
-      if (this.linkState === 'closed') {
-        reject(new Error(`link to ${this.remoteId} closed while sending`));
-        continue;
-      }
-      this.peer.send(chunk);
-      resolve();
-    }
-  }
-
-  private drained(): Promise<void> {
-    const channel = (this.peer as unknown as SimplePeerInternals)._channel;
-    const limit = this.options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    if (!channel || channel.bufferedAmount <= limit) return Promise.resolve();
-    channel.bufferedAmountLowThreshold = limit / 2;
-    return new Promise((resolve) => {
-      // The event alone is not enough: a 'bufferedamountlow' that never comes would stall this
-      // link's every frame (heartbeats too) for good, so the level is also checked on a timer.
-      const check = setInterval(() => {
-        if (channel.bufferedAmount <= limit / 2 || channel.readyState !== 'open') done();
-      }, DRAIN_CHECK_MS);
-      const done = () => {
-        clearInterval(check);
-        channel.removeEventListener('bufferedamountlow', done);
-        channel.removeEventListener('close', done);
-        resolve();
-      };
-      channel.addEventListener('bufferedamountlow', done);
-      channel.addEventListener('close', done);
-    });
   }
 
   private startAuthentication(): void {
     if (this.linkState !== 'connecting') return;
     this.linkState = 'authenticating';
     const hello = { brokerId: this.options.localId, cluster: this.options.cluster, nonce: this.localNonce };
-    this.sendChunks(authFrame(hello)).catch(() => this.close('could not send the authentication hello'));
+    this.frames.send(authFrame(hello)).catch(() => this.close('could not send the authentication hello'));
   }
 
   private receiveChunk(chunk: Uint8Array): void {
     let frame: Uint8Array | undefined;
     try {
-      frame = this.assembler.push(chunk);
+      frame = this.frames.receive(chunk);
     } catch (error) {
       this.close(error instanceof InvalidFrameError ? error.message : 'malformed chunk');
       return;
@@ -258,7 +184,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     const context = this.authContext();
     if (!context) return;
     proveIdentity(this.options.secretKey, context, this.nonces())
-      .then((proof) => this.sendChunks(authFrame({ ...proof })))
+      .then((proof) => this.frames.send(authFrame({ ...proof })))
       .catch(() => this.close('could not send the authentication proof'));
   }
 

@@ -3,6 +3,7 @@
 // writes and reads in a worker, one bare RTCDataChannel between two tabs).
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import type { Tabka } from '../../src/index';
+import { hangTab } from '../browser/cluster-tab';
 import type { StorageRound } from './storage-bench';
 import type { StorageShape } from './storage-shape';
 
@@ -186,7 +187,7 @@ async function latency(producerTab: Page, consumerTab: Page, topic: string): Pro
   return { p50: round2(at(0.5)), p99: round2(at(0.99)) };
 }
 
-/** The leader tab hangs (no goodbye): time until an acks=all send started after that succeeds. */
+/** The leader tab hangs, worker and page (no goodbye): time until an acks=all send started after that succeeds. */
 async function leaderFailover(pages: Page[], topic: string, leader: number): Promise<number> {
   const ids = await Promise.all(pages.map(brokerIdOf));
   const victim = pages[ids.indexOf(leader)]!;
@@ -209,11 +210,7 @@ async function leaderFailover(pages: Page[], topic: string, leader: number): Pro
   }, topic);
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const hungAt = Date.now();
-  void victim.evaluate(() => {
-    for (;;) {
-      // the tab stops dead: no goodbye, silence
-    }
-  }).catch(() => undefined);
+  await hangTab(victim);
   let recovered: number | undefined;
   while (recovered === undefined && Date.now() - hungAt < 30_000) {
     await new Promise((resolve) => setTimeout(resolve, 50));

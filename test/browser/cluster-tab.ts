@@ -10,3 +10,19 @@ export async function joinTab(context: BrowserContext, query: Record<string, str
   if (error) throw new Error(`tab failed to join: ${error}`);
   return page;
 }
+
+/**
+ * The tab stops dead without a word: its broker's worker (which holds the data channels) and
+ * its page both spin forever, so peers hear nothing more, no goodbye, no closed channel, just
+ * silence. (CDP's Page.crash took the neighbouring tabs down with it in this Chromium, so a
+ * hang stands in for a crash.) Hanging the page alone no longer silences a broker.
+ */
+export async function hangTab(page: Page): Promise<void> {
+  const spin = () => {
+    for (;;) {
+      // spin
+    }
+  };
+  for (const worker of page.workers()) void worker.evaluate(spin).catch(() => undefined);
+  void page.evaluate(spin).catch(() => undefined);
+}

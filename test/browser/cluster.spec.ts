@@ -1,7 +1,9 @@
 import { expect, test } from '@playwright/test';
 import type { Page } from '@playwright/test';
 import type { ClusterDescription, Tabka, TopicMetadata } from '../../src/index';
+import { DEV_SIGNALING_SECRET } from '../../src/signaling/dev-defaults';
 import { joinTab } from './cluster-tab';
+import type { MeshTab } from './pages/mesh-page';
 
 type ClusterWindow = Window & { tabka: Tabka };
 
@@ -154,4 +156,34 @@ test('a tab with the wrong secret is refused by the signaling server and by peer
     expect(view.members).not.toContain(intruderId);
   }
   await other.close();
+});
+
+test('a peer that sends garbage on its data channel is hung up on, and the broker carries on', async ({ context }) => {
+  const cluster = `cluster-hostile-${Date.now()}`;
+  const victim = await joinTab(context, { cluster, via: 'broadcast' });
+  const victimId = await brokerIdOf(victim);
+  // A bare mesh tab that knows the secret: it authenticates, then writes straight onto the
+  // data channel that the victim's broker worker reads (the page is not in that path).
+  const hostile = await context.newPage();
+  await hostile.goto(`/test/browser/pages/mesh.html?${new URLSearchParams({ id: '1', cluster, via: 'broadcast', secret: DEV_SIGNALING_SECRET })}`);
+  await hostile.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+  type HostileWindow = Window & { meshTab: MeshTab };
+  await expect.poll(() => hostile.evaluate(() => (window as unknown as HostileWindow).meshTab.connected()), { timeout: 20_000 }).toEqual([victimId]);
+
+  // A well-chunked frame that is no frame: dropped, the link stays. Then a chunk shorter than
+  // its header: the worker asks its page to hang up, and says why.
+  await hostile.evaluate((to) => (window as unknown as HostileWindow).meshTab.sendRawData(to, [0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 1, 9, 9, 9, 9, 9]), victimId);
+  await hostile.evaluate((to) => (window as unknown as HostileWindow).meshTab.sendRawData(to, [1, 2, 3]), victimId);
+  const refusals = () => victim.evaluate(() => (window as unknown as ClusterWindow).tabka.rejectedPeers().map(({ brokerId, reason }) => ({ brokerId, reason })));
+  await expect.poll(refusals).toEqual([{ brokerId: 1, reason: 'Invalid frame: a chunk shorter than its header' }]);
+
+  // The broker is unharmed: it still answers, writes and reads.
+  await hostile.close();
+  const offsets = await victim.evaluate(async () => {
+    const { tabka } = window as unknown as ClusterWindow;
+    await tabka.admin().createTopics({ topics: [{ topic: 'after-garbage', numPartitions: 1, replicationFactor: 1 }] });
+    await tabka.producer().send({ topic: 'after-garbage', messages: [{ value: 'still here' }], acks: 1 });
+    return tabka.admin().fetchTopicOffsets('after-garbage');
+  });
+  expect(offsets.map((o) => o.high)).toEqual(['1']);
 });

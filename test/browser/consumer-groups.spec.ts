@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import type { BrowserContext, Page } from '@playwright/test';
 import { CONSUMER_OFFSETS_TOPIC, offsetsPartitionFor } from '../../src/coordinator/group-records';
 import type { Consumer, Tabka } from '../../src/index';
-import { joinTab } from './cluster-tab';
+import { hangTab, joinTab } from './cluster-tab';
 
 interface Processed {
   readonly partition: number;
@@ -166,15 +166,9 @@ test('a group carries on when its coordinator tab dies, with its committed offse
   await expect.poll(async () => (await committed(memberTab1, 'workers', 'jobs')).lag, { timeout: 30_000 }).toBe(0);
   const before = await committed(memberTab1, 'workers', 'jobs');
 
-  // The coordinator's tab stops dead: no goodbye (its main thread hangs, as in the data path test).
+  // The coordinator's tab stops dead: no goodbye (worker and page hang, as in the data path test).
   const crashedAt = Date.now();
-  void coordinatorTab
-    .evaluate(() => {
-      for (;;) {
-        // spin
-      }
-    })
-    .catch(() => undefined);
+  await hangTab(coordinatorTab);
 
   await produce(memberTab1, 'jobs', 400, 400);
   await expect.poll(async () => (await committed(memberTab1, 'workers', 'jobs')).lag, { timeout: 60_000 }).toBe(0);

@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import type { Page } from '@playwright/test';
 import type { Tabka } from '../../src/index';
-import { joinTab } from './cluster-tab';
+import { hangTab, joinTab } from './cluster-tab';
 
 type ClusterWindow = Window & { tabka: Tabka };
 
@@ -191,14 +191,7 @@ for (const how of ['closes', 'crashes'] as const) {
     if (how === 'closes') {
       await victim.close({ runBeforeUnload: true });
     } else {
-      // The tab stops dead without a word: its main thread (where the mesh lives) hangs, so peers
-      // hear nothing more, no goodbye, no closed channel, just silence. (CDP's Page.crash took the
-      // neighbouring tabs down with it in this Chromium, so a hang stands in for the crash.)
-      void victim.evaluate(() => {
-        for (;;) {
-          // spin
-        }
-      }).catch(() => undefined);
+      await hangTab(victim);
     }
     await producing;
     const progress = await producerTab.evaluate(() => (window as unknown as ProgressWindow).progress);
@@ -302,3 +295,49 @@ test('with min.insync.replicas 2 and two of three tabs gone, acks=all is refused
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
+
+test("a leader keeps taking acks=all writes while its tab's page is busy: the data channels live in the broker's worker", async ({ context }) => {
+  const cluster = `data-busy-${Date.now()}`;
+  const pages = await Promise.all([0, 1].map(() => joinTab(context, { cluster, via: 'broadcast' })));
+  for (const page of pages) {
+    await expect
+      .poll(async () => (await page.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().describeCluster())).brokers.filter((b) => b.active).length, { timeout: 30_000 })
+      .toBe(2);
+  }
+  const leader = await pages[0]!.evaluate(async () => {
+    const admin = (window as unknown as ClusterWindow).tabka.admin();
+    await admin.createTopics({ topics: [{ topic: 'busy', numPartitions: 1, replicationFactor: 2, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] });
+    return (await admin.fetchTopicMetadata({ topics: ['busy'] })).topics[0]!.partitions[0]!.leader;
+  });
+  const ids = await Promise.all(pages.map((page) => page.evaluate(() => (window as unknown as ClusterWindow).tabka.brokerId)));
+  const leaderTab = pages[ids.indexOf(leader)]!;
+  const producerTab = pages.find((page) => page !== leaderTab)!;
+
+  type AckWindow = ClusterWindow & { ackedAt: number[]; stop: boolean };
+  const sending = producerTab.evaluate(async () => {
+    const w = window as unknown as AckWindow;
+    w.ackedAt = [];
+    w.stop = false;
+    const producer = w.tabka.producer({ lingerMs: 0 });
+    while (!w.stop) {
+      await producer.send({ topic: 'busy', messages: [{ value: 'x' }], acks: -1 });
+      w.ackedAt.push(Date.now());
+    }
+  });
+  await expect.poll(() => producerTab.evaluate(() => (window as unknown as AckWindow).ackedAt.length)).toBeGreaterThan(10);
+  // The leader's page spins for two seconds: the app on it is busy, its broker is not.
+  const busy = await leaderTab.evaluate(() => {
+    const start = Date.now();
+    while (Date.now() - start < 2000) {
+      // the app's long task
+    }
+    return { start, end: Date.now() };
+  });
+  await producerTab.evaluate(() => ((window as unknown as AckWindow).stop = true));
+  await sending;
+  const acked = await producerTab.evaluate(() => (window as unknown as AckWindow).ackedAt);
+  // Acknowledged by the leader and its follower while the leader's page could run nothing.
+  expect(acked.filter((at) => at > busy.start + 100 && at < busy.end - 100).length).toBeGreaterThan(10);
+  const offsets = await producerTab.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().fetchTopicOffsets('busy'));
+  expect(Number(offsets[0]!.high)).toBe(acked.length);
+});

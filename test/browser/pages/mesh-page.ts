@@ -23,6 +23,8 @@ export interface MeshTab {
   /** 32 bytes whose frame header names the Election API key: they may overtake bulk frames. */
   sendElection(to: number): Promise<void>;
   sendRaw(to: number, bytes: number[]): void;
+  /** Raw bytes on the link's second (negotiated) channel, the one a broker's worker reads. */
+  sendRawData(to: number, bytes: number[]): void;
   close(): void;
 }
 
@@ -72,6 +74,11 @@ const tab: MeshTab = {
     // Test-only: straight onto the data channel, past the chunker, as a hostile peer would.
     const link = (mesh as unknown as { links: Map<number, { peer: { send(b: Uint8Array): void } }> }).links.get(to);
     link?.peer.send(new Uint8Array(bytes));
+  },
+  sendRawData(to, bytes) {
+    // Test-only: this page claims no data channel, so it is still here to write garbage on.
+    const link = (mesh as unknown as { links: Map<number, { dataChannel?: RTCDataChannel }> }).links.get(to);
+    link?.dataChannel?.send(new Uint8Array(bytes));
   },
   close: () => mesh.close(),
 };
