@@ -102,6 +102,9 @@ export class IdbLogStore implements LogStore {
       abortQuietly(tx);
       throw error;
     }
+    // Nothing more will be asked of this transaction: commit now rather than after the
+    // requests' success events have made a round trip to this thread (~0.3 ms per append).
+    tx.commit();
     try {
       await committed;
     } catch (error) {
