@@ -95,6 +95,8 @@ interface PartitionQueue {
   pendingBytes: number;
   inFlight: number;
   lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A linger-0 flush is due once the sends already under way have queued their records. */
+  flushQueued: boolean;
   nextSequence: number;
 }
 
@@ -201,7 +203,7 @@ export class Producer {
     const key = `${topic}\u0000${partition}`;
     let queue = this.queues.get(key);
     if (!queue) {
-      queue = { topic, partition, groups: [], pendingBytes: 0, inFlight: 0, lingerTimer: undefined, nextSequence: 0 };
+      queue = { topic, partition, groups: [], pendingBytes: 0, inFlight: 0, lingerTimer: undefined, flushQueued: false, nextSequence: 0 };
       this.queues.set(key, queue);
     }
     return queue;
@@ -216,10 +218,20 @@ export class Producer {
   private schedule(queue: PartitionQueue): void {
     if (queue.inFlight >= this.maxInFlight || queue.groups.length === 0) return;
     const threshold = queue.inFlight === 0 ? this.batchSize : this.maxRequestBytes / 4;
-    if (queue.pendingBytes >= threshold || (queue.inFlight === 0 && this.lingerMs <= 0)) {
+    if (queue.pendingBytes >= threshold) {
       clearTimeout(queue.lingerTimer);
       queue.lingerTimer = undefined;
       void this.flush(queue);
+    } else if (queue.inFlight === 0 && this.lingerMs <= 0) {
+      // Not at once: sends made in the same task (a loop of send() calls, say) are still
+      // queuing their records, and they should leave together rather than one record first
+      // with the rest held back until it returns. Kafka's sender thread drains the same way.
+      if (queue.flushQueued) return;
+      queue.flushQueued = true;
+      queueMicrotask(() => {
+        queue.flushQueued = false;
+        void this.flush(queue);
+      });
     } else if (queue.inFlight === 0 && queue.lingerTimer === undefined) {
       queue.lingerTimer = setTimeout(() => {
         queue.lingerTimer = undefined;

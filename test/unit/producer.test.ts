@@ -76,6 +76,19 @@ describe('Producer', () => {
     expect(results.map((r) => Number(r[0]!.baseOffset))).toEqual(Array.from({ length: 20 }, (_, i) => i * 100));
   });
 
+  it('with lingerMs 0, sends made in one task leave together instead of one record first and the rest behind it', async () => {
+    const { broker, sent } = fakeBroker({ t: 1 });
+    const producer = new Producer(broker, { lingerMs: 0 });
+    await producer.connect();
+    // One task's burst: an app's loop of send() calls, none awaited.
+    const burst = Array.from({ length: 4 }, (_, i) => producer.send({ topic: 't', messages: values(i, 1), acks: -1 }));
+    await Promise.all(burst);
+    expect(sent.map((s) => s.values)).toEqual([['0', '1', '2', '3']]);
+    // A later send, alone in its task, still leaves at once by itself.
+    await producer.send({ topic: 't', messages: values(4, 1), acks: -1 });
+    expect(sent.map((s) => s.values.length)).toEqual([4, 1]);
+  });
+
   it('keeps one batch in flight per partition when not idempotent (order needs it)', async () => {
     const { broker, sent, stats } = fakeBroker({ t: 1 });
     const producer = new Producer(broker, { lingerMs: 0, idempotent: false });
