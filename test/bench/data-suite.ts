@@ -15,7 +15,10 @@ export interface DataFigures {
   rawDataChannelBytesPerSec: number;
   produceRf1RecordsPerSec: number;
   produceRf3AcksAllRecordsPerSec: number;
+  /** The best of CONSUME_PASSES consumers reading the 1M records from the start, as the raw read is the best of its rounds. */
   consumeRecordsPerSec: number;
+  /** The first of those passes alone. */
+  consumeFirstPassRecordsPerSec: number;
   e2eLatencyP50Ms: number;
   e2eLatencyP99Ms: number;
   leaderFailoverMs: number;
@@ -26,6 +29,7 @@ const RF1_RECORDS = 1_000_000;
 const RF3_RECORDS = 200_000;
 const CHANNEL_BYTES = 256 * 1024 * 1024;
 const LATENCY_SECONDS = 5;
+const CONSUME_PASSES = 3;
 
 export async function openTabs(context: BrowserContext, baseUrl: string, count: number, cluster: string): Promise<Page[]> {
   const url = new URL(`test/browser/pages/cluster.html?${new URLSearchParams({ cluster, via: 'broadcast' })}`, baseUrl).href;
@@ -90,10 +94,10 @@ function produce(page: Page, topic: string, count: number, acks: -1 | 1): Promis
   );
 }
 
-function consumeAll(page: Page, topic: string, count: number): Promise<number> {
+function consumeAll(page: Page, topic: string, count: number, groupId: string): Promise<number> {
   return page.evaluate(
-    async ({ topic, count }) => {
-      const consumer = (window as unknown as ClusterWindow).tabka.consumer({ groupId: 'bench', maxBytesPerPartition: 8 * 1024 * 1024 });
+    async ({ topic, count, groupId }) => {
+      const consumer = (window as unknown as ClusterWindow).tabka.consumer({ groupId, maxBytesPerPartition: 8 * 1024 * 1024 });
       await consumer.subscribe({ topic, fromBeginning: true });
       const progress = { seen: 0, valueBytes: 0, doneAt: 0 };
       const start = performance.now();
@@ -110,7 +114,7 @@ function consumeAll(page: Page, topic: string, count: number): Promise<number> {
       await consumer.stop();
       return rate;
     },
-    { topic, count },
+    { topic, count, groupId },
   );
 }
 
@@ -245,20 +249,23 @@ export async function dataFigures(browser: Browser, baseUrl: string, permissions
   const [alone] = await openTabs(single, baseUrl, 1, `bench-rf1-${Date.now()}`);
   await createTopic(alone!, 'rf1', 1);
   const produceRf1RecordsPerSec = Math.round(await produce(alone!, 'rf1', RF1_RECORDS, 1));
-  const consumeRecordsPerSec = Math.round(await consumeAll(alone!, 'rf1', RF1_RECORDS));
+  const consumeRates: number[] = [];
+  for (let pass = 0; pass < CONSUME_PASSES; pass++) consumeRates.push(Math.round(await consumeAll(alone!, 'rf1', RF1_RECORDS, `bench-${pass}`)));
   await single.close();
 
-  // Three tabs: replication factor 3, acks=all, from a tab that leads nothing.
+  // Three tabs. Latency first, before the throughput run leaves the tabs' storage compacting
+  // 60 MB in the background, so it measures the data path rather than that.
   const trio = await newContext(browser, permissions);
   const pages = await openTabs(trio, baseUrl, 3, `bench-rf3-${Date.now()}`);
   const ids = await Promise.all(pages.map(brokerIdOf));
-  const rf3Leader = await createTopic(pages[0]!, 'rf3', 3);
-  const producerTab = pages.find((_, i) => ids[i] !== rf3Leader)!;
-  const produceRf3AcksAllRecordsPerSec = Math.round(await produce(producerTab, 'rf3', RF3_RECORDS, -1));
-
   const latencyLeader = await createTopic(pages[0]!, 'latency', 3);
   const others = pages.filter((_, i) => ids[i] !== latencyLeader);
   const { p50, p99 } = await latency(others[0]!, others[1]!, 'latency');
+
+  // Replication factor 3, acks=all, from a tab that leads nothing.
+  const rf3Leader = await createTopic(pages[0]!, 'rf3', 3);
+  const producerTab = pages.find((_, i) => ids[i] !== rf3Leader)!;
+  const produceRf3AcksAllRecordsPerSec = Math.round(await produce(producerTab, 'rf3', RF3_RECORDS, -1));
 
   const failoverLeader = await createTopic(pages[0]!, 'failover', 3, { 'min.insync.replicas': '2' });
   const leaderFailoverMs = await leaderFailover(pages, 'failover', failoverLeader);
@@ -270,7 +277,8 @@ export async function dataFigures(browser: Browser, baseUrl: string, permissions
     rawDataChannelBytesPerSec,
     produceRf1RecordsPerSec,
     produceRf3AcksAllRecordsPerSec,
-    consumeRecordsPerSec,
+    consumeRecordsPerSec: Math.max(...consumeRates),
+    consumeFirstPassRecordsPerSec: consumeRates[0]!,
     e2eLatencyP50Ms: p50,
     e2eLatencyP99Ms: p99,
     leaderFailoverMs,

@@ -123,7 +123,8 @@ async function dataSuite({ browser, baseUrl }: BenchEnv): Promise<SuiteResult> {
   const figures: Figure[] = [
     { metric: 'produce, RF 1, acks=1', platform: d.rawIdbWriteRecordsPerSec, tabka: d.produceRf1RecordsPerSec, ratio: d.produceRf1RecordsPerSec / d.rawIdbWriteRecordsPerSec, floor: 0.5, unit: 'records/s vs raw IndexedDB write' },
     { metric: 'produce, RF 3, acks=all (bytes)', platform: d.rawDataChannelBytesPerSec, tabka: rf3Bytes, ratio: rf3Bytes / d.rawDataChannelBytesPerSec, floor: 0.4, unit: 'bytes/s vs one raw data channel' },
-    { metric: 'consume 1M records from the start', platform: d.rawIdbReadRecordsPerSec, tabka: d.consumeRecordsPerSec, ratio: d.consumeRecordsPerSec / d.rawIdbReadRecordsPerSec, floor: 0.8, unit: 'records/s vs raw IndexedDB read' },
+    { metric: 'consume 1M records from the start', platform: d.rawIdbReadRecordsPerSec, tabka: d.consumeRecordsPerSec, ratio: d.consumeRecordsPerSec / d.rawIdbReadRecordsPerSec, floor: 0.8, unit: 'records/s vs raw IndexedDB read (best of 3 passes, as the raw read)' },
+    { metric: '  the first of those passes', platform: d.rawIdbReadRecordsPerSec, tabka: d.consumeFirstPassRecordsPerSec, ratio: d.consumeFirstPassRecordsPerSec / d.rawIdbReadRecordsPerSec, floor: 0, unit: 'records/s vs raw IndexedDB read' },
   ];
   return {
     figures,
@@ -137,6 +138,7 @@ async function dataSuite({ browser, baseUrl }: BenchEnv): Promise<SuiteResult> {
       produceRf1VsRawWrite: round3(figures[0]!.ratio),
       produceRf3AcksAllBytesVsRawChannel: round3(figures[1]!.ratio),
       consumeVsRawRead: round3(figures[2]!.ratio),
+      consumeFirstPassVsRawRead: round3(figures[3]!.ratio),
     },
   };
 }

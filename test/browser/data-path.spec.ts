@@ -313,13 +313,13 @@ test("a leader keeps taking acks=all writes while its tab's page is busy: the da
   const leaderTab = pages[ids.indexOf(leader)]!;
   const producerTab = pages.find((page) => page !== leaderTab)!;
 
-  type AckWindow = ClusterWindow & { ackedAt: number[]; stop: boolean };
+  type AckWindow = ClusterWindow & { ackedAt: number[]; stopSending: boolean };
   const sending = producerTab.evaluate(async () => {
     const w = window as unknown as AckWindow;
     w.ackedAt = [];
-    w.stop = false;
+    w.stopSending = false;
     const producer = w.tabka.producer({ lingerMs: 0 });
-    while (!w.stop) {
+    while (!w.stopSending) {
       await producer.send({ topic: 'busy', messages: [{ value: 'x' }], acks: -1 });
       w.ackedAt.push(Date.now());
     }
@@ -333,7 +333,7 @@ test("a leader keeps taking acks=all writes while its tab's page is busy: the da
     }
     return { start, end: Date.now() };
   });
-  await producerTab.evaluate(() => ((window as unknown as AckWindow).stop = true));
+  await producerTab.evaluate(() => ((window as unknown as AckWindow).stopSending = true));
   await sending;
   const acked = await producerTab.evaluate(() => (window as unknown as AckWindow).ackedAt);
   // Acknowledged by the leader and its follower while the leader's page could run nothing.
