@@ -5,6 +5,7 @@
  */
 import { InvalidRequestError } from '../errors';
 import type { FrameBody } from '../protocol/frame';
+import { BATCH_HEADER_SIZE } from '../protocol/record-batch';
 import type { Acks, FetchResult } from './partition';
 
 export interface ProduceRequest {
@@ -25,6 +26,8 @@ export interface FetchRequest {
   readonly lastFetchedEpoch: number;
   readonly maxWaitMs: number;
   readonly maxBytes: number;
+  /** A follower that takes its own batches back as headers alone (see produce-echo.ts). */
+  readonly echoes: boolean;
 }
 
 export const MAX_WAIT_LIMIT_MS = 30_000;
@@ -72,6 +75,7 @@ export function parseFetchRequest(body: FrameBody): FetchRequest {
     lastFetchedEpoch: int(body, 'lastFetchedEpoch', -1),
     maxWaitMs: int(body, 'maxWaitMs', 0, MAX_WAIT_LIMIT_MS),
     maxBytes: int(body, 'maxBytes', 1, MAX_FETCH_BYTES),
+    echoes: body['echoes'] === true,
   };
 }
 
@@ -109,6 +113,23 @@ export function parseFetchResponse(body: FrameBody, blobs: readonly Uint8Array[]
     divergingEpoch,
     batches: [...blobs],
   };
+}
+
+/**
+ * Which of a fetch answer's blobs are a batch header alone (the follower's own batch, echoed):
+ * strictly increasing indices of blobs exactly one header long.
+ */
+export function parseFetchEchoes(body: FrameBody, blobs: readonly Uint8Array[]): number[] {
+  const echoes = body['echoes'];
+  if (echoes === undefined) return [];
+  if (!Array.isArray(echoes) || echoes.length > blobs.length) fail('echoes must be a list of blob indices');
+  let previous = -1;
+  for (const index of echoes as unknown[]) {
+    if (typeof index !== 'number' || !Number.isSafeInteger(index) || index <= previous || index >= blobs.length) fail('echoes must be increasing blob indices');
+    if (blobs[index]!.byteLength !== BATCH_HEADER_SIZE) fail(`echoed blob ${index} is not a batch header`);
+    previous = index;
+  }
+  return echoes as number[];
 }
 
 export interface PartitionOffsets {

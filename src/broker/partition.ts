@@ -13,6 +13,7 @@ import type { AppendResult, PartitionLog, ReadResult } from '../log/partition-lo
 import { UNDEFINED_EPOCH, latestEpoch } from '../log/leader-epoch-cache';
 import { readBatchHeader, splitRecordBatches } from '../protocol/record-batch';
 import { sameMembers } from '../util/same-members';
+import { BatchOrigins } from './produce-echo';
 import { SerialQueue } from '../util/serial-queue';
 
 export interface PartitionAssignment {
@@ -68,6 +69,7 @@ export class Partition {
   /** This replica's log end when it last became leader. */
   private leaderStartLeo = 0;
   private readonly followers = new Map<number, FollowerState>();
+  private readonly origins = new BatchOrigins();
   private readonly listeners = new Set<() => void>();
   private readonly writes = new SerialQueue();
   readonly producers = new ProducerStateTable();
@@ -145,6 +147,7 @@ export class Partition {
     if (changed) {
       this.pendingIsr = null;
       this.followers.clear();
+      this.origins.clear();
       const now = this.now();
       // A new leader gives every follower a fresh lag clock (none has had a chance to fetch
       // yet) and an unknown position (-1) until it fetches.
@@ -160,8 +163,11 @@ export class Partition {
 
   // ---------------------------------------------------------------- leader
 
-  /** Appends a producer's batch (leader only). acks=-1 resolves once every ISR member has it. */
-  async produce(records: Uint8Array, acks: Acks, timeoutMs: number): Promise<AppendResult> {
+  /**
+   * Appends a producer's batch (leader only). acks=-1 resolves once every ISR member has it.
+   * `origin`: the broker that sent it, when a peer did (its fetches get the batch as a header).
+   */
+  async produce(records: Uint8Array, acks: Acks, timeoutMs: number, origin = -1): Promise<AppendResult> {
     await this.producersLoaded;
     const { epoch, result } = await this.writes.run(async () => {
       this.requireLeader();
@@ -175,6 +181,7 @@ export class Partition {
       if (duplicate) return { epoch: this.leaderEpoch, result: { ...duplicate, logEndOffset: this.log.logEndOffset } };
       const leaderEpoch = this.leaderEpoch;
       const appended = await this.log.append(records, { assignOffsets: true, leaderEpoch });
+      if (origin >= 0 && headers.length === 1) this.origins.record(appended.baseOffset, origin);
       this.recordProducers(headers, appended.baseOffset);
       this.advanceHighWatermark();
       this.notify();
@@ -277,12 +284,18 @@ export class Partition {
     if (offset > this.hw) this.hw = Math.min(offset, this.log.logEndOffset);
   }
 
+  /** The broker whose produce request wrote the batch at `baseOffset`, if this leader knows it. */
+  originOf(baseOffset: number): number | undefined {
+    return this.origins.originOf(baseOffset);
+  }
+
   /** KIP-101: drop whatever the leader does not have. Never below the high watermark. */
   async truncateTo(offset: number): Promise<void> {
     await this.writes.run(async () => {
       const target = Math.max(offset, 0);
       await this.log.truncateTo(target);
       this.producers.truncateTo(target);
+      this.origins.clear();
       if (this.hw > this.log.logEndOffset) this.hw = this.log.logEndOffset;
     });
   }

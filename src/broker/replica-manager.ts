@@ -17,6 +17,7 @@ import {
   fetchResponseBody,
   parseDeleteRecordsRequest,
   parseFetchRequest,
+  parseFetchEchoes,
   parseFetchResponse,
   parsePartitionOffsets,
   parsePartitionRequest,
@@ -25,6 +26,7 @@ import {
 } from './data-requests';
 import type { FetchRequest, PartitionOffsets, ProduceResponse } from './data-requests';
 import { Partition } from './partition';
+import { SentBatches, echoHeaders, restoreEchoes } from './produce-echo';
 import type { Acks, FetchResult, PartitionAssignment } from './partition';
 import type { RpcMessage } from './peer-rpc';
 import { retryUntil } from '../util/retry-until';
@@ -51,6 +53,8 @@ export interface ReplicaStatus {
   readonly highWatermark: number;
   /** As leader: each follower's fetch position. */
   readonly followerOffsets: Readonly<Record<string, number>>;
+  /** As follower: batches this broker produced that came back from the leader as headers alone. */
+  readonly echoedBatches: number;
 }
 
 const FOLLOWER_MAX_WAIT_MS = 500;
@@ -63,6 +67,10 @@ const PRODUCE_ATTEMPT_TIMEOUT_MS = 30_000;
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
   private readonly fetchers = new Map<string, symbol>();
+  /** What this broker sent to leaders, for their echoes; and per followed partition, how it fetches. */
+  private readonly sent = new SentBatches();
+  private readonly fetchWhole = new Set<string>();
+  private readonly echoed = new Map<string, number>();
   private readonly now: () => number;
   private readonly isrTimer: ReturnType<typeof setInterval>;
   private pendingImage: MetadataImage | null = null;
@@ -73,7 +81,7 @@ export class ReplicaManager {
   constructor(private readonly options: ReplicaManagerOptions) {
     this.now = options.now ?? Date.now;
     const peers = options.node.peers;
-    peers.handle(ApiKey.Produce, (_from, request) => this.serveProduce(request));
+    peers.handle(ApiKey.Produce, (from, request) => this.serveProduce(from, request));
     peers.handle(ApiKey.Fetch, (_from, request) => this.serveFetch(request));
     peers.handle(ApiKey.DeleteRecords, async (_from, { body }) => {
       const { topic, partition, offset } = parseDeleteRecordsRequest(body);
@@ -103,6 +111,7 @@ export class ReplicaManager {
       logEndOffset: p.logEndOffset,
       highWatermark: p.highWatermark,
       followerOffsets: Object.fromEntries([...p.followerOffsets()].map(([id, offset]) => [String(id), offset])),
+      echoedBatches: this.echoed.get(partitionKey(p.topic, p.partition)) ?? 0,
     }));
   }
 
@@ -123,6 +132,8 @@ export class ReplicaManager {
       // was lost is retried (the producer is idempotent) instead of waiting out the whole send.
       const attempt = Math.min(remaining, PRODUCE_ATTEMPT_TIMEOUT_MS);
       if (leader === this.brokerId) return this.local(topic, partition).produce(records, acks, attempt);
+      // This broker follows the partition: the leader will echo the batch back as a header.
+      if (this.partitions.has(partitionKey(topic, partition))) this.sent.remember(topic, partition, records);
       const reply = await this.options.node.peers.request(
         leader,
         ApiKey.Produce,
@@ -199,11 +210,11 @@ export class ReplicaManager {
 
   // ---------------------------------------------------------------- serving peers
 
-  private async serveProduce({ body, blobs = [] }: RpcMessage): Promise<RpcMessage> {
+  private async serveProduce(from: number, { body, blobs = [] }: RpcMessage): Promise<RpcMessage> {
     const request = parseProduceRequest(body);
     const records = blobs[0];
     if (!records || blobs.length !== 1) throw new NotLeaderOrFollowerError(request.topic, request.partition, this.brokerId, -1);
-    const result = await this.local(request.topic, request.partition).produce(records, request.acks, request.timeoutMs);
+    const result = await this.local(request.topic, request.partition).produce(records, request.acks, request.timeoutMs, from);
     return { body: { ...result } };
   }
 
@@ -214,6 +225,10 @@ export class ReplicaManager {
       request.replicaId >= 0
         ? await partition.fetchForFollower(request)
         : await partition.fetchForConsumer(request.offset, request.maxWaitMs, request.maxBytes);
+    if (request.replicaId >= 0 && request.echoes) {
+      const { blobs, echoes } = echoHeaders(result.batches, request.replicaId, (baseOffset) => partition.originOf(baseOffset));
+      return { body: { ...fetchResponseBody(result), echoes }, blobs };
+    }
     return { body: fetchResponseBody(result), blobs: result.batches };
   }
 
@@ -293,6 +308,7 @@ export class ReplicaManager {
   }
 
   private async fetchOnce(partition: Partition, leader: number, leaderEpoch: number): Promise<void> {
+    const key = partitionKey(partition.topic, partition.partition);
     const body = {
       topic: partition.topic,
       partition: partition.partition,
@@ -302,14 +318,28 @@ export class ReplicaManager {
       lastFetchedEpoch: partition.lastFetchedEpoch,
       maxWaitMs: FOLLOWER_MAX_WAIT_MS,
       maxBytes: FOLLOWER_MAX_BYTES,
+      echoes: !this.fetchWhole.has(key),
     };
     const reply = await this.options.node.peers.request(leader, ApiKey.Fetch, { body }, FOLLOWER_MAX_WAIT_MS + FETCH_TIMEOUT_MS);
     if (partition.isLeader || partition.leaderEpoch !== leaderEpoch) return;
     const result = parseFetchResponse(reply.body, reply.blobs ?? []);
+    const echoes = parseFetchEchoes(reply.body, reply.blobs ?? []);
+    if (!body.echoes) this.fetchWhole.delete(key);
     if (result.divergingEpoch) {
       await partition.truncateTo(partition.truncationPoint(result.divergingEpoch.epoch, result.divergingEpoch.endOffset));
     } else if (result.batches.length > 0) {
-      await partition.appendFromLeader(result.batches, result.highWatermark);
+      const restored = restoreEchoes(result.batches, echoes, (header) => this.sent.take(partition.topic, partition.partition, header));
+      // One this broker no longer holds (or a bad match, caught by the CRC): the rest comes whole.
+      if (!restored.complete) this.fetchWhole.add(key);
+      if (restored.batches.length > 0) {
+        try {
+          await partition.appendFromLeader(restored.batches, result.highWatermark);
+        } catch (error) {
+          if (echoes.length > 0) this.fetchWhole.add(key);
+          throw error;
+        }
+        this.echoed.set(key, (this.echoed.get(key) ?? 0) + echoes.filter((index) => index < restored.batches.length).length);
+      }
     } else {
       partition.learnHighWatermark(result.highWatermark);
     }

@@ -96,6 +96,13 @@ test('a producer tab sends keyed records with acks=all and a consumer tab reads 
   expect([...partitionsOfKey.values()].filter((partitions) => partitions.size > 1)).toEqual([]);
   // Every replica holds every record: acks=all waited for the ISR.
   await expect.poll(() => replicasInSync(pages, 'events'), { timeout: 10_000 }).toBe(true);
+  // The producer's tab follows the partitions it does not lead: their leaders sent its own
+  // batches back as headers alone, and it restored them (the records above are those bytes).
+  const producerFollows = (await producerTab.evaluate(() => (window as unknown as ClusterWindow).tabka.broker.replicaStatus())).filter(
+    (r) => r.topic === 'events' && r.role === 'follower',
+  );
+  expect(producerFollows.length).toBeGreaterThan(0);
+  for (const replica of producerFollows) expect(replica.echoedBatches).toBeGreaterThan(0);
 
   // Admin: offsets per partition, then DeleteRecords moves the log start on every replica.
   const offsets = await consumerTab.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().fetchTopicOffsets('events'));

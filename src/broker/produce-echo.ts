@@ -1,0 +1,131 @@
+/**
+ * A follower does not need its own produce requests sent back to it. When a producer's tab is
+ * also a follower of the partition (every tab of a three-tab cluster replicates every
+ * partition at replication factor 3), the leader would otherwise return each batch over the
+ * same channel it just came in on. Instead the leader answers that follower's fetch with the
+ * batch's 61-byte header alone (its offset and leader epoch are the leader's), and the follower
+ * puts the header back on the bytes it sent. The rest of a batch is the producer's, unchanged
+ * by the leader, and the CRC the follower checks on append covers it: a wrong match cannot
+ * slip in. What the follower no longer holds it fetches whole.
+ */
+import { BATCH_HEADER_SIZE } from '../protocol/record-batch';
+
+const OFFSET_BATCH_LENGTH = 8;
+const OFFSET_PRODUCER_ID = 43;
+const OFFSET_PRODUCER_EPOCH = 51;
+const OFFSET_BASE_SEQUENCE = 53;
+const LOG_OVERHEAD = 12;
+
+/** What identifies a batch from an idempotent producer, read from its header; null otherwise. */
+function identityOf(header: Uint8Array): string | null {
+  if (header.byteLength < BATCH_HEADER_SIZE) return null;
+  const view = new DataView(header.buffer, header.byteOffset, BATCH_HEADER_SIZE);
+  const producerId = view.getBigInt64(OFFSET_PRODUCER_ID);
+  if (producerId < 0n) return null; // no producer id, no identity: such batches always travel whole
+  const size = view.getInt32(OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
+  return `${producerId}:${view.getInt16(OFFSET_PRODUCER_EPOCH)}:${view.getInt32(OFFSET_BASE_SEQUENCE)}:${size}`;
+}
+
+/** The follower's side: batches this broker sent to leaders, until they come back as headers. */
+export class SentBatches {
+  private readonly batches = new Map<string, Uint8Array>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
+
+  /** A produce request's records on their way to a remote leader (one whole batch, else ignored). */
+  remember(topic: string, partition: number, records: Uint8Array): void {
+    const identity = identityOf(records);
+    if (identity === null || records.byteLength > this.maxBytes) return;
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    if (view.getInt32(OFFSET_BATCH_LENGTH) + LOG_OVERHEAD !== records.byteLength) return;
+    const key = `${topic}\u0000${partition}\u0000${identity}`;
+    if (this.batches.has(key)) return; // a retry of the same batch: the same bytes
+    this.batches.set(key, records);
+    this.bytes += records.byteLength;
+    // Oldest first: a batch never echoed (its produce failed, say) goes when space is needed.
+    for (const [oldest, batch] of this.batches) {
+      if (this.bytes <= this.maxBytes) break;
+      this.batches.delete(oldest);
+      this.bytes -= batch.byteLength;
+    }
+  }
+
+  /** The whole batch for the leader's `header`, with that header, if this broker sent it; once. */
+  take(topic: string, partition: number, header: Uint8Array): Uint8Array | undefined {
+    const identity = identityOf(header);
+    if (identity === null || header.byteLength !== BATCH_HEADER_SIZE) return undefined;
+    const key = `${topic}\u0000${partition}\u0000${identity}`;
+    const sent = this.batches.get(key);
+    if (!sent) return undefined;
+    this.batches.delete(key);
+    this.bytes -= sent.byteLength;
+    const whole = new Uint8Array(sent.byteLength);
+    whole.set(sent);
+    whole.set(header, 0);
+    return whole;
+  }
+
+  get size(): number {
+    return this.batches.size;
+  }
+}
+
+/** The leader's side: which broker sent each recent batch of one partition, by base offset. */
+export class BatchOrigins {
+  private readonly origins = new Map<number, number>();
+
+  constructor(private readonly maxEntries = 4096) {}
+
+  record(baseOffset: number, brokerId: number): void {
+    this.origins.set(baseOffset, brokerId);
+    if (this.origins.size > this.maxEntries) {
+      const oldest = this.origins.keys().next().value as number;
+      this.origins.delete(oldest);
+    }
+  }
+
+  originOf(baseOffset: number): number | undefined {
+    return this.origins.get(baseOffset);
+  }
+
+  /** Leadership moved or the log was cut: offsets may now name other batches. */
+  clear(): void {
+    this.origins.clear();
+  }
+}
+
+/** The fetch answer's blobs for `follower`: headers alone for the batches it sent itself. */
+export function echoHeaders(batches: readonly Uint8Array[], follower: number, originOf: (baseOffset: number) => number | undefined): { blobs: Uint8Array[]; echoes: number[] } {
+  const echoes: number[] = [];
+  const blobs = batches.map((batch, index) => {
+    const baseOffset = Number(new DataView(batch.buffer, batch.byteOffset, 8).getBigInt64(0));
+    if (originOf(baseOffset) !== follower || identityOf(batch) === null) return batch;
+    echoes.push(index);
+    return batch.subarray(0, BATCH_HEADER_SIZE);
+  });
+  return { blobs, echoes };
+}
+
+/**
+ * The follower's side of an answer with echoes: the batches, each echo restored from what this
+ * broker sent, up to the first it cannot restore (`complete` false: fetch the rest whole).
+ */
+export function restoreEchoes(
+  batches: readonly Uint8Array[],
+  echoes: readonly number[],
+  restore: (header: Uint8Array) => Uint8Array | undefined,
+): { batches: Uint8Array[]; complete: boolean } {
+  const echoed = new Set(echoes);
+  const restored: Uint8Array[] = [];
+  for (const [index, batch] of batches.entries()) {
+    if (!echoed.has(index)) {
+      restored.push(batch);
+      continue;
+    }
+    const whole = restore(batch);
+    if (!whole) return { batches: restored, complete: false };
+    restored.push(whole);
+  }
+  return { batches: restored, complete: true };
+}
