@@ -1,9 +1,9 @@
 import { InvalidFrameError } from '../errors';
 
 /**
- * Data channels cap one message's size (16 KiB is safe everywhere; Chromium allows 256 KiB),
- * so a frame larger than a chunk travels as numbered chunks and is reassembled on the far
- * side. The channel is ordered and reliable: chunks of one frame arrive back to back, except
+ * Data channels cap one message's size (Chromium allows 256 KiB; 64 KiB is within what every
+ * browser advertises), so a frame larger than a chunk travels as numbered chunks and is
+ * reassembled on the far side. The channel is ordered and reliable: chunks of one frame arrive back to back, except
  * that a frame of a single chunk may come between them (an urgent frame, a heartbeat say, is
  * not kept waiting behind megabytes of records). Anything else (a gap, a stray chunk, a frame
  * over the limit) is a misbehaving peer.
@@ -11,7 +11,11 @@ import { InvalidFrameError } from '../errors';
  *   chunk = 0 frameId uint32 | 4 index uint32 | 8 count uint32 | 12 payload
  */
 export const CHUNK_HEADER_SIZE = 12;
-export const DEFAULT_CHUNK_BYTES = 16 * 1024;
+/**
+ * 64 KiB rather than 16: every message costs a channel send and a receive event, and replicated
+ * throughput went from ~8.7 to ~9.5 MB/s (median of three RF 3 bench runs each).
+ */
+export const DEFAULT_CHUNK_BYTES = 64 * 1024;
 
 export function chunkFrame(frame: Uint8Array, frameId: number, chunkBytes = DEFAULT_CHUNK_BYTES): Uint8Array<ArrayBuffer>[] {
   if (chunkBytes <= CHUNK_HEADER_SIZE) throw new RangeError(`chunkBytes must exceed ${CHUNK_HEADER_SIZE}`);

@@ -24,7 +24,7 @@ test('tabs of one browser form a full mesh over BroadcastChannel signaling and c
   // Every link authenticated at the first try: a peer's hello can arrive before simple-peer says
   // 'connect', and answering it with a proof before our own hello once made peers refuse us.
   for (const page of pages) expect(await page.evaluate(() => (window as unknown as MeshWindow).meshTab.rejected())).toEqual([]);
-  // 3 MiB crosses as ~190 chunks of 16 KiB and arrives whole and in order with its neighbours.
+  // 3 MiB crosses as 48 chunks of 64 KiB and arrives whole and in order with its neighbours.
   await pages[0]!.evaluate(async () => {
     const { meshTab } = window as unknown as MeshWindow;
     await meshTab.send(44, 3 * 1024 * 1024, 7);

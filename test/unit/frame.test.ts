@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { InvalidFrameError } from '../../src/errors';
 import { FrameKind, decodeFrame, encodeFrame } from '../../src/protocol/frame';
 import type { Frame } from '../../src/protocol/frame';
-import { CHUNK_HEADER_SIZE, FrameAssembler, chunkFrame } from '../../src/transport/frame-chunker';
+import { CHUNK_HEADER_SIZE, DEFAULT_CHUNK_BYTES, FrameAssembler, chunkFrame } from '../../src/transport/frame-chunker';
+
+/** Frames that take three and four chunks of the default size. */
+const THREE_CHUNKS = Math.round(DEFAULT_CHUNK_BYTES * 2.5);
+const FOUR_CHUNKS = Math.round(DEFAULT_CHUNK_BYTES * 3.5);
 
 const sample: Frame = {
   kind: FrameKind.Request,
@@ -115,31 +119,31 @@ describe('frame chunking', () => {
 
   it('reassembles consecutive frames on one channel', () => {
     const assembler = new FrameAssembler(1 << 20);
-    const first = new Uint8Array(40_000).fill(1);
+    const first = new Uint8Array(THREE_CHUNKS).fill(1);
     const second = new Uint8Array(10).fill(2);
     const out = [...chunkFrame(first, 1), ...chunkFrame(second, 2)].map((chunk) => assembler.push(chunk)).filter(Boolean);
-    expect(out.map((frame) => frame?.byteLength)).toEqual([40_000, 10]);
+    expect(out.map((frame) => frame?.byteLength)).toEqual([THREE_CHUNKS, 10]);
   });
 
   it('takes a one-chunk frame between the chunks of a larger one (urgent frames do not wait)', () => {
     const assembler = new FrameAssembler(1 << 20);
-    const [a, b, c] = chunkFrame(new Uint8Array(40_000).fill(1), 1) as [Uint8Array, Uint8Array, Uint8Array];
+    const [a, b, c] = chunkFrame(new Uint8Array(THREE_CHUNKS).fill(1), 1) as [Uint8Array, Uint8Array, Uint8Array];
     const urgent = chunkFrame(new Uint8Array([9, 9]), 2)[0] as Uint8Array;
     const out = [a, urgent, b, urgent, c].map((chunk) => assembler.push(chunk)).filter(Boolean);
-    expect(out.map((frame) => frame?.byteLength)).toEqual([2, 2, 40_000]);
+    expect(out.map((frame) => frame?.byteLength)).toEqual([2, 2, THREE_CHUNKS]);
     expect([...(out[2] as Uint8Array)].every((byte) => byte === 1)).toBe(true);
   });
 
   it('refuses a gap, a stray chunk, an interleaved frame and an oversized frame, then recovers', () => {
-    const chunks = chunkFrame(new Uint8Array(50_000), 5);
+    const chunks = chunkFrame(new Uint8Array(FOUR_CHUNKS), 5);
     const gap = new FrameAssembler(1 << 20);
     gap.push(chunks[0] as Uint8Array);
     expect(() => gap.push(chunks[2] as Uint8Array)).toThrow(InvalidFrameError);
     expect(() => new FrameAssembler(1 << 20).push(chunks[1] as Uint8Array)).toThrow(InvalidFrameError);
     const interleaved = new FrameAssembler(1 << 20);
     interleaved.push(chunks[0] as Uint8Array);
-    expect(() => interleaved.push(chunkFrame(new Uint8Array(50_000), 6)[0] as Uint8Array)).toThrow(/began before/);
-    const small = new FrameAssembler(20_000);
+    expect(() => interleaved.push(chunkFrame(new Uint8Array(FOUR_CHUNKS), 6)[0] as Uint8Array)).toThrow(/began before/);
+    const small = new FrameAssembler(2 * DEFAULT_CHUNK_BYTES);
     expect(() => chunks.forEach((chunk) => small.push(chunk))).toThrow(/exceeds/);
     expect(small.push(chunkFrame(new Uint8Array([3]), 7)[0] as Uint8Array)).toEqual(new Uint8Array([3]));
   });
