@@ -35,7 +35,7 @@ export function wireFaults(tabka: Tabka, log: EventLog, onEnd: (ending: Ending) 
     onEnd('crashed');
     tabka.crash();
     status.textContent = 'crashed';
-    log.add(Date.now(), 'fault', 'this broker crashed: the others will notice its silence after the session timeout. Reload to restart it on its logs.');
+    log.add(Date.now(), 'fault', 'this broker crashed: no goodbye, its connections dropped with it, so the others suspect it at once and move its leaderships. Reload to restart it on its logs.');
   });
   element<HTMLButtonElement>('reload').addEventListener('click', () => location.reload());
 }

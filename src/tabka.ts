@@ -126,14 +126,17 @@ export class Tabka {
   }
 
   /**
-   * Crashes this tab's broker, for demos and tests: its worker stops dead and the page stops
-   * relaying its frames, without a goodbye. Peers hear silence and remove it only after the
-   * cluster's session timeout, as they would a tab whose renderer died. Reload to come back.
+   * Crashes this tab's broker, for demos and tests: its worker stops dead, without a goodbye,
+   * and its data channels close with it, so peers suspect it at once and move its
+   * leaderships (it sent no LEAVE: to them it failed, it did not leave). The page drops its
+   * connections too, so peers do not keep reconnecting to a tab with no broker. Reload to come
+   * back. (A tab that hangs, worker and all, is the silent case: peers wait out the session timeout.)
    */
   crash(): void {
     this.crashed = true;
     this.port.close();
     this.broker.kill();
+    this.mesh.close();
   }
 
   /** Leaves cleanly: the others forget this broker at once instead of waiting for a timeout. */

@@ -96,6 +96,8 @@ const MAX_EVENT_RECORDS = 200;
 const RETRY_BACKOFF_MS = 100;
 /** One attempt at the controller waits at most this long before looking for a newer one. */
 const ATTEMPT_TIMEOUT_MS = 5000;
+/** How long a leaving broker waits for its LEAVE frames to be handed to their channels. */
+const LEAVE_FLUSH_MS = 200;
 
 interface CommitWaiter {
   readonly offset: number;
@@ -110,6 +112,7 @@ export class ClusterNode {
   private readonly waiters = new Set<CommitWaiter>();
   private readonly rpc: PeerRpc;
   private readonly channels: DataChannels;
+  private readonly sending = new Set<Promise<void>>();
   private readonly metadataListeners: ((image: MetadataImage) => void)[] = [];
   private readonly metadataWatchers = new Set<(image: MetadataImage) => void>();
   private lastImage: MetadataImage | undefined;
@@ -124,7 +127,7 @@ export class ClusterNode {
   ) {
     this.channels = new DataChannels({
       onFrame: (from, bytes) => this.receiveFrame(from, bytes),
-      onMisbehaving: (brokerId, reason) => this.post({ type: 'drop', brokerId, reason }),
+      onBroken: (brokerId, linkId, reason) => this.post({ type: 'drop', brokerId, linkId, reason }),
     });
     this.rpc = new PeerRpc((to, bytes) => this.sendFrame(to, bytes));
     for (const [apiKey, serve] of this.controllerRequests) {
@@ -236,6 +239,8 @@ export class ClusterNode {
   /** Clean shutdown: tells the others (so the cluster forgets this broker), then stops. */
   async leave(): Promise<void> {
     await this.apply({ type: 'leave' });
+    // The LEAVE frames may wait behind a full channel buffer: let them out before the channels close.
+    await Promise.race([Promise.all([...this.sending]), sleep(LEAVE_FLUSH_MS)]);
     this.stop();
   }
 
@@ -359,15 +364,17 @@ export class ClusterNode {
     if (!message) return;
     switch (message.type) {
       case 'channel':
-        this.channels.attach(message.brokerId, message.channel);
+        this.channels.attach(message.brokerId, message.linkId, message.channel);
         return;
       case 'peer-up':
         this.connected.add(message.brokerId);
         void this.apply({ type: 'peerUp', id: message.brokerId });
-        this.channels.up(message.brokerId);
+        this.channels.up(message.brokerId, message.linkId);
         return;
       case 'peer-down':
-        this.channels.detach(message.brokerId);
+        this.channels.detach(message.brokerId, message.linkId);
+        // A connection that never came up was never a peer for the broker.
+        if (!message.wasUp) return;
         this.connected.delete(message.brokerId);
         this.rpc.peerDown(message.brokerId);
         void this.apply({ type: 'peerDown', id: message.brokerId });
@@ -442,7 +449,9 @@ export class ClusterNode {
 
   /** Straight onto the peer's data channel. A send to a peer that just left fails: peer-down tells the broker. */
   private sendFrame(to: number, bytes: Uint8Array): void {
-    this.channels.send(to, bytes).catch(() => undefined);
+    const sending = this.channels.send(to, bytes).catch(() => undefined);
+    this.sending.add(sending);
+    void sending.then(() => this.sending.delete(sending));
   }
 
   private now(): number {

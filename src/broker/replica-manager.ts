@@ -322,8 +322,15 @@ export class ReplicaManager {
     };
     const reply = await this.options.node.peers.request(leader, ApiKey.Fetch, { body }, FOLLOWER_MAX_WAIT_MS + FETCH_TIMEOUT_MS);
     if (partition.isLeader || partition.leaderEpoch !== leaderEpoch) return;
-    const result = parseFetchResponse(reply.body, reply.blobs ?? []);
-    const echoes = parseFetchEchoes(reply.body, reply.blobs ?? []);
+    let result: FetchResult;
+    let echoes: number[];
+    try {
+      result = parseFetchResponse(reply.body, reply.blobs ?? []);
+      echoes = parseFetchEchoes(reply.body, reply.blobs ?? []);
+    } catch (error) {
+      this.fetchWhole.add(key); // whatever the leader made of echoes, ask for none
+      throw error;
+    }
     if (!body.echoes) this.fetchWhole.delete(key);
     if (result.divergingEpoch) {
       await partition.truncateTo(partition.truncationPoint(result.divergingEpoch.epoch, result.divergingEpoch.endOffset));

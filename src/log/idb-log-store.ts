@@ -97,14 +97,14 @@ export class IdbLogStore implements LogStore {
     try {
       // Still inside the task that issued the requests, so the transaction cannot have committed.
       validate?.();
+      // Nothing more will be asked of this transaction: commit now rather than after the
+      // requests' success events have made a round trip to this thread (~0.3 ms per append).
+      tx.commit();
     } catch (error) {
       committed.catch(() => undefined);
       abortQuietly(tx);
-      throw error;
+      throw error instanceof DOMException ? toStorageError(error, context) : error;
     }
-    // Nothing more will be asked of this transaction: commit now rather than after the
-    // requests' success events have made a round trip to this thread (~0.3 ms per append).
-    tx.commit();
     try {
       await committed;
     } catch (error) {

@@ -1,5 +1,5 @@
 import { InvalidFrameError } from '../errors';
-import { ChannelLink } from './channel-link';
+import { ChannelLink, DEFAULT_MAX_FRAME_BYTES } from './channel-link';
 import type { ChannelLinkOptions, FramedChannel } from './channel-link';
 
 /** What the worker needs of a transferred RTCDataChannel, beyond what ChannelLink uses. */
@@ -12,18 +12,24 @@ export interface WorkerDataChannel extends FramedChannel {
 export interface DataChannelsOptions extends ChannelLinkOptions {
   /** A whole frame from an authenticated peer. */
   readonly onFrame: (from: number, bytes: Uint8Array) => void;
-  /** The peer sent what no well-behaved broker sends; its page should hang up on it. */
-  readonly onMisbehaving: (from: number, reason: string) => void;
+  /**
+   * The connection `linkId` is unusable: the peer sent what no well-behaved broker sends, or
+   * its data channel closed under a live connection. Its page should hang up on it.
+   */
+  readonly onBroken: (from: number, linkId: number, reason: string) => void;
 }
 
-/** Frames a peer may send before its page has vouched for it; more is misbehaviour. */
+/** What a peer may send before its page has vouched for it; more is misbehaviour. */
 const MAX_FRAMES_BEFORE_UP = 256;
+const MAX_BYTES_BEFORE_UP = DEFAULT_MAX_FRAME_BYTES;
 
 interface PeerChannel {
+  readonly linkId: number;
   readonly channel: WorkerDataChannel;
   readonly link: ChannelLink;
   up: boolean;
   early: Uint8Array[];
+  earlyBytes: number;
 }
 
 /**
@@ -38,33 +44,36 @@ export class DataChannels {
 
   constructor(private readonly options: DataChannelsOptions) {}
 
-  /** A new connection's channel; replaces (and closes) any earlier one to the same broker. */
-  attach(brokerId: number, channel: WorkerDataChannel): void {
-    this.detach(brokerId);
-    const peer: PeerChannel = { channel, link: new ChannelLink(() => channel, this.options), up: false, early: [] };
+  /** Connection `linkId`'s channel; replaces (and closes) any earlier one to the same broker. */
+  attach(brokerId: number, linkId: number, channel: WorkerDataChannel): void {
+    const previous = this.peers.get(brokerId);
+    if (previous) this.detach(brokerId, previous.linkId);
+    const link = new ChannelLink(() => channel, this.options);
+    const peer: PeerChannel = { linkId, channel, link, up: false, early: [], earlyBytes: 0 };
     channel.binaryType = 'arraybuffer';
     channel.onmessage = (event) => this.receive(brokerId, peer, event.data);
-    // A connection refused before it was up never gets a peer-down from the page.
+    // Under a live connection this is a broken link (its far end's worker is gone, say): have the
+    // page hang up, so the two reconnect, rather than keep a connection that carries nothing.
     channel.addEventListener('close', () => {
-      if (!peer.up && this.peers.get(brokerId) === peer) this.detach(brokerId);
+      if (this.peers.get(brokerId) === peer) this.broken(brokerId, peer, 'its data channel closed');
     });
     this.peers.set(brokerId, peer);
   }
 
-  /** The page authenticated this broker: its held frames, then everything, go to the broker. */
-  up(brokerId: number): void {
+  /** The page authenticated connection `linkId`: its held frames, then everything, go to the broker. */
+  up(brokerId: number, linkId: number): void {
     const peer = this.peers.get(brokerId);
-    if (!peer || peer.up) return;
+    if (!peer || peer.linkId !== linkId || peer.up) return;
     peer.up = true;
     const early = peer.early;
     peer.early = [];
     for (const bytes of early) if (this.peers.get(brokerId) === peer) this.options.onFrame(brokerId, bytes);
   }
 
-  /** The connection is gone (or refused): forget its channel. */
-  detach(brokerId: number): void {
+  /** Connection `linkId` is gone (or refused): forget its channel. True if it was up. */
+  detach(brokerId: number, linkId: number): boolean {
     const peer = this.peers.get(brokerId);
-    if (!peer) return;
+    if (!peer || peer.linkId !== linkId) return false;
     this.peers.delete(brokerId);
     peer.link.close();
     peer.channel.onmessage = null;
@@ -73,6 +82,7 @@ export class DataChannels {
     } catch {
       // already closed
     }
+    return peer.up;
   }
 
   send(to: number, frame: Uint8Array): Promise<void> {
@@ -82,7 +92,7 @@ export class DataChannels {
   }
 
   close(): void {
-    for (const brokerId of [...this.peers.keys()]) this.detach(brokerId);
+    for (const [brokerId, peer] of [...this.peers]) this.detach(brokerId, peer.linkId);
   }
 
   private receive(brokerId: number, peer: PeerChannel, data: unknown): void {
@@ -92,16 +102,21 @@ export class DataChannels {
       if (!(data instanceof ArrayBuffer)) throw new InvalidFrameError('a text message on a binary channel');
       frame = peer.link.receive(new Uint8Array(data));
     } catch (error) {
-      this.misbehaved(brokerId, error instanceof InvalidFrameError ? error.message : 'malformed chunk');
+      this.broken(brokerId, peer, error instanceof InvalidFrameError ? error.message : 'malformed chunk');
       return;
     }
     if (!frame) return;
-    if (peer.up) this.options.onFrame(brokerId, frame);
-    else if (peer.early.push(frame) > MAX_FRAMES_BEFORE_UP) this.misbehaved(brokerId, 'too many frames before authentication');
+    if (peer.up) {
+      this.options.onFrame(brokerId, frame);
+      return;
+    }
+    peer.early.push(frame);
+    peer.earlyBytes += frame.byteLength;
+    if (peer.early.length > MAX_FRAMES_BEFORE_UP || peer.earlyBytes > MAX_BYTES_BEFORE_UP) this.broken(brokerId, peer, 'too much sent before authentication');
   }
 
-  private misbehaved(brokerId: number, reason: string): void {
-    this.detach(brokerId);
-    this.options.onMisbehaving(brokerId, reason);
+  private broken(brokerId: number, peer: PeerChannel, reason: string): void {
+    this.detach(brokerId, peer.linkId);
+    this.options.onBroken(brokerId, peer.linkId, reason);
   }
 }

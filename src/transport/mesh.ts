@@ -15,18 +15,22 @@ export interface MeshOptions {
   readonly link?: Partial<Pick<PeerLinkOptions, 'chunkBytes' | 'maxFrameBytes' | 'highWaterMark' | 'authTimeoutMs'>>;
 }
 
+/**
+ * `linkId` names one connection to a peer (a reconnect makes a new one), so a message about an
+ * old connection is never taken for the current one.
+ */
 export interface MeshEvents {
-  'peer-up': { brokerId: number };
-  'peer-down': { brokerId: number; reason: string };
+  'peer-up': { brokerId: number; linkId: number };
+  'peer-down': { brokerId: number; reason: string; linkId: number };
   /** A peer failed authentication, or misbehaved and was hung up on. */
-  'peer-rejected': { brokerId: number; reason: string };
+  'peer-rejected': { brokerId: number; reason: string; linkId: number };
   frame: { from: number; bytes: Uint8Array };
   /**
    * A new link's data channel, for the broker's worker. A listener must transfer it before
    * returning: Chromium lets a data channel move to a worker only in the task that made it.
    * Unclaimed, it stays unused on the page.
    */
-  'data-channel': { brokerId: number; channel: RTCDataChannel };
+  'data-channel': { brokerId: number; linkId: number; channel: RTCDataChannel };
 }
 
 /**
@@ -36,6 +40,8 @@ export interface MeshEvents {
  */
 export class Mesh extends TypedEmitter<MeshEvents> {
   private readonly links = new Map<number, PeerLink>();
+  private readonly linkIds = new WeakMap<PeerLink, number>();
+  private nextLinkId = 1;
   private readonly routes = new Map<number, PeerDiscovery>();
   private readonly retries = new Map<number, { attempt: number; timer: ReturnType<typeof setTimeout> | undefined }>();
   private readonly unsubscribe: Array<() => void> = [];
@@ -71,7 +77,15 @@ export class Mesh extends TypedEmitter<MeshEvents> {
 
   /** Brokers with an open, authenticated link. */
   connectedPeers(): number[] {
-    return [...this.links.values()].filter((link) => link.state === 'open').map((link) => link.remoteId).sort((a, b) => a - b);
+    return this.openLinks().map(({ brokerId }) => brokerId);
+  }
+
+  /** The open, authenticated links, by peer. */
+  openLinks(): { brokerId: number; linkId: number }[] {
+    return [...this.links.values()]
+      .filter((link) => link.state === 'open')
+      .map((link) => ({ brokerId: link.remoteId, linkId: this.linkIds.get(link) ?? 0 }))
+      .sort((a, b) => a.brokerId - b.brokerId);
   }
 
   send(to: number, frame: Uint8Array): Promise<void> {
@@ -80,12 +94,17 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     return link.send(frame);
   }
 
-  /** Hangs up on a peer that misbehaved (on its data channel, say), as a refusal; it may connect again. */
-  refuse(brokerId: number, reason: string): void {
+  /**
+   * Hangs up on the connection `linkId` to a peer that misbehaved on it (on its data channel,
+   * say), as a refusal; the peer may connect again. A later connection is left alone.
+   */
+  refuse(brokerId: number, linkId: number, reason: string): void {
     const link = this.links.get(brokerId);
-    if (!link) return;
+    if (!link || this.linkIds.get(link) !== linkId) return;
+    const wasOpen = link.state === 'open';
     link.close(reason);
-    this.emit('peer-rejected', { brokerId, reason });
+    // A link that was not open yet is reported as rejected when it closes.
+    if (wasOpen) this.emit('peer-rejected', { brokerId, reason, linkId });
   }
 
   /** Best-effort, synchronous send to every open link (see PeerLink.sendNow). */
@@ -154,11 +173,13 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       secretKey: this.secretKey,
       sendSignal: (data) => this.routes.get(remoteId)?.sendSignal(remoteId, data),
     });
+    const linkId = this.nextLinkId++;
     this.links.set(remoteId, link);
-    if (link.dataChannel) this.emit('data-channel', { brokerId: remoteId, channel: link.dataChannel });
+    this.linkIds.set(link, linkId);
+    if (link.dataChannel) this.emit('data-channel', { brokerId: remoteId, linkId, channel: link.dataChannel });
     link.on('open', () => {
       this.retries.delete(remoteId);
-      this.emit('peer-up', { brokerId: remoteId });
+      this.emit('peer-up', { brokerId: remoteId, linkId });
     });
     link.on('frame', ({ bytes }) => this.emit('frame', { from: remoteId, bytes }));
     link.on('closed', ({ reason, wasOpen }) => this.linkClosed(link, reason, wasOpen));
@@ -168,8 +189,9 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   private linkClosed(link: PeerLink, reason: string, wasOpen: boolean): void {
     const remoteId = link.remoteId;
     if (this.links.get(remoteId) === link) this.links.delete(remoteId);
-    if (wasOpen) this.emit('peer-down', { brokerId: remoteId, reason });
-    else this.emit('peer-rejected', { brokerId: remoteId, reason });
+    const linkId = this.linkIds.get(link) ?? 0;
+    if (wasOpen) this.emit('peer-down', { brokerId: remoteId, reason, linkId });
+    else this.emit('peer-rejected', { brokerId: remoteId, reason, linkId });
     if (!this.closed && link.remoteId > this.localId && this.routes.has(remoteId)) this.scheduleRetry(remoteId);
   }
 

@@ -51,8 +51,8 @@ const received: Received[] = [];
 const rejected: { brokerId: number; reason: string }[] = [];
 const downs: { brokerId: number; reason: string }[] = [];
 mesh.on('frame', ({ from, bytes }) => received.push({ from, bytes: bytes.byteLength, sum: checksum(bytes) }));
-mesh.on('peer-rejected', (event) => rejected.push(event));
-mesh.on('peer-down', (event) => downs.push(event));
+mesh.on('peer-rejected', ({ brokerId, reason }) => rejected.push({ brokerId, reason }));
+mesh.on('peer-down', ({ brokerId, reason }) => downs.push({ brokerId, reason }));
 
 const tab: MeshTab = {
   id,
