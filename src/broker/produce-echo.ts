@@ -8,22 +8,18 @@
  * by the leader, and the CRC the follower checks on append covers it: a wrong match cannot
  * slip in. What the follower no longer holds it fetches whole.
  */
-import { BATCH_HEADER_SIZE } from '../protocol/record-batch';
+import { BATCH_HEADER_SIZE, peekBatchIdentity } from '../protocol/record-batch';
 
-const OFFSET_BATCH_LENGTH = 8;
-const OFFSET_PRODUCER_ID = 43;
-const OFFSET_PRODUCER_EPOCH = 51;
-const OFFSET_BASE_SEQUENCE = 53;
-const LOG_OVERHEAD = 12;
-
-/** What identifies a batch from an idempotent producer, read from its header; null otherwise. */
-function identityOf(header: Uint8Array): string | null {
-  if (header.byteLength < BATCH_HEADER_SIZE) return null;
-  const view = new DataView(header.buffer, header.byteOffset, BATCH_HEADER_SIZE);
-  const producerId = view.getBigInt64(OFFSET_PRODUCER_ID);
-  if (producerId < 0n) return null; // no producer id, no identity: such batches always travel whole
-  const size = view.getInt32(OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
-  return `${producerId}:${view.getInt16(OFFSET_PRODUCER_EPOCH)}:${view.getInt32(OFFSET_BASE_SEQUENCE)}:${size}`;
+/** What identifies a batch from an idempotent producer, and its size, read from its header; null otherwise. */
+function identityOf(header: Uint8Array): { key: string; size: number } | null {
+  let batch;
+  try {
+    batch = peekBatchIdentity(header);
+  } catch {
+    return null; // no header, or fields past 2^53: nothing this broker sent
+  }
+  if (batch.producerId < 0) return null; // no producer id, no identity: such batches always travel whole
+  return { key: `${batch.producerId}:${batch.producerEpoch}:${batch.baseSequence}:${batch.size}`, size: batch.size };
 }
 
 /** The follower's side: batches this broker sent to leaders, until they come back as headers. */
@@ -36,10 +32,8 @@ export class SentBatches {
   /** A produce request's records on their way to a remote leader (one whole batch, else ignored). */
   remember(topic: string, partition: number, records: Uint8Array): void {
     const identity = identityOf(records);
-    if (identity === null || records.byteLength > this.maxBytes) return;
-    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-    if (view.getInt32(OFFSET_BATCH_LENGTH) + LOG_OVERHEAD !== records.byteLength) return;
-    const key = `${topic}\u0000${partition}\u0000${identity}`;
+    if (identity === null || identity.size !== records.byteLength || records.byteLength > this.maxBytes) return;
+    const key = `${topic}\u0000${partition}\u0000${identity.key}`;
     if (this.batches.has(key)) return; // a retry of the same batch: the same bytes
     this.batches.set(key, records);
     this.bytes += records.byteLength;
@@ -55,7 +49,7 @@ export class SentBatches {
   take(topic: string, partition: number, header: Uint8Array): Uint8Array | undefined {
     const identity = identityOf(header);
     if (identity === null || header.byteLength !== BATCH_HEADER_SIZE) return undefined;
-    const key = `${topic}\u0000${partition}\u0000${identity}`;
+    const key = `${topic}\u0000${partition}\u0000${identity.key}`;
     const sent = this.batches.get(key);
     if (!sent) return undefined;
     this.batches.delete(key);
@@ -99,8 +93,7 @@ export class BatchOrigins {
 export function echoHeaders(batches: readonly Uint8Array[], follower: number, originOf: (baseOffset: number) => number | undefined): { blobs: Uint8Array[]; echoes: number[] } {
   const echoes: number[] = [];
   const blobs = batches.map((batch, index) => {
-    const baseOffset = Number(new DataView(batch.buffer, batch.byteOffset, 8).getBigInt64(0));
-    if (originOf(baseOffset) !== follower || identityOf(batch) === null) return batch;
+    if (originOf(peekBatchIdentity(batch).baseOffset) !== follower || identityOf(batch) === null) return batch;
     echoes.push(index);
     return batch.subarray(0, BATCH_HEADER_SIZE);
   });

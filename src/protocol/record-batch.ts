@@ -554,6 +554,32 @@ export function setPartitionLeaderEpoch(bytes: Uint8Array, epoch: number): void 
   viewOf(bytes).setInt32(OFFSET_LEADER_EPOCH, epoch);
 }
 
+/** Where a batch sits and whose it is: read from its first 61 bytes alone, unlike readBatchHeader. */
+export interface BatchIdentity {
+  readonly baseOffset: number;
+  /** The whole batch's size, as its length field says. */
+  readonly size: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+}
+
+/**
+ * The identity fields of the batch whose header starts `bytes`; the rest of the batch need
+ * not be there and nothing is checked but that the header is. Throws CorruptRecordError.
+ */
+export function peekBatchIdentity(bytes: Uint8Array): BatchIdentity {
+  checkHeaderRoom(bytes);
+  const view = viewOf(bytes);
+  return {
+    baseOffset: readInt64(view, OFFSET_BASE_OFFSET),
+    size: view.getInt32(OFFSET_BATCH_LENGTH) + LOG_OVERHEAD,
+    producerId: readInt64(view, OFFSET_PRODUCER_ID),
+    producerEpoch: view.getInt16(OFFSET_PRODUCER_EPOCH),
+    baseSequence: view.getInt32(OFFSET_BASE_SEQUENCE),
+  };
+}
+
 export function lastOffsetOf(header: BatchHeader): number {
   return header.baseOffset + header.lastOffsetDelta;
 }
