@@ -40,7 +40,6 @@ export interface MeshEvents {
  */
 export class Mesh extends TypedEmitter<MeshEvents> {
   private readonly links = new Map<number, PeerLink>();
-  private readonly linkIds = new WeakMap<PeerLink, number>();
   private nextLinkId = 1;
   private readonly routes = new Map<number, PeerDiscovery>();
   private readonly retries = new Map<number, { attempt: number; timer: ReturnType<typeof setTimeout> | undefined }>();
@@ -84,7 +83,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   openLinks(): { brokerId: number; linkId: number }[] {
     return [...this.links.values()]
       .filter((link) => link.state === 'open')
-      .map((link) => ({ brokerId: link.remoteId, linkId: this.linkIds.get(link) ?? 0 }))
+      .map(({ remoteId, linkId }) => ({ brokerId: remoteId, linkId }))
       .sort((a, b) => a.brokerId - b.brokerId);
   }
 
@@ -100,7 +99,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
    */
   refuse(brokerId: number, linkId: number, reason: string): void {
     const link = this.links.get(brokerId);
-    if (!link || this.linkIds.get(link) !== linkId) return;
+    if (!link || link.linkId !== linkId) return;
     const wasOpen = link.state === 'open';
     link.close(reason);
     // A link that was not open yet is reported as rejected when it closes.
@@ -169,13 +168,13 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       cluster: this.options.cluster,
       localId: this.localId,
       remoteId,
+      linkId: this.nextLinkId++,
       initiator,
       secretKey: this.secretKey,
       sendSignal: (data) => this.routes.get(remoteId)?.sendSignal(remoteId, data),
     });
-    const linkId = this.nextLinkId++;
+    const linkId = link.linkId;
     this.links.set(remoteId, link);
-    this.linkIds.set(link, linkId);
     if (link.dataChannel) this.emit('data-channel', { brokerId: remoteId, linkId, channel: link.dataChannel });
     link.on('open', () => {
       this.retries.delete(remoteId);
@@ -189,7 +188,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   private linkClosed(link: PeerLink, reason: string, wasOpen: boolean): void {
     const remoteId = link.remoteId;
     if (this.links.get(remoteId) === link) this.links.delete(remoteId);
-    const linkId = this.linkIds.get(link) ?? 0;
+    const { linkId } = link;
     if (wasOpen) this.emit('peer-down', { brokerId: remoteId, reason, linkId });
     else this.emit('peer-rejected', { brokerId: remoteId, reason, linkId });
     if (!this.closed && link.remoteId > this.localId && this.routes.has(remoteId)) this.scheduleRetry(remoteId);

@@ -14,6 +14,8 @@ export interface PeerLinkOptions extends ChannelLinkOptions {
   readonly cluster: string;
   readonly localId: number;
   readonly remoteId: number;
+  /** Names this connection among the mesh's connections to the same peer, past and future. */
+  readonly linkId: number;
   /** The lower broker id initiates, so two tabs never race two connections. */
   readonly initiator: boolean;
   readonly secretKey: CryptoKey;
@@ -90,6 +92,10 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
 
   get remoteId(): number {
     return this.options.remoteId;
+  }
+
+  get linkId(): number {
+    return this.options.linkId;
   }
 
   /** An offer, answer or candidate from the peer, relayed by discovery. */
