@@ -1,5 +1,7 @@
 // Opening a tab that joins a tabka cluster (test/browser/pages/cluster.html), for the specs.
+import { expect } from '@playwright/test';
 import type { BrowserContext, Page } from '@playwright/test';
+import type { Tabka } from '../../src/index';
 
 /** A new tab that has joined the cluster named in `query` (default: over BroadcastChannel). */
 export async function joinTab(context: BrowserContext, query: Record<string, string>): Promise<Page> {
@@ -9,6 +11,17 @@ export async function joinTab(context: BrowserContext, query: Record<string, str
   const error = await page.evaluate(() => document.body.dataset.error);
   if (error) throw new Error(`tab failed to join: ${error}`);
   return page;
+}
+
+/** `size` tabs joining `cluster` over BroadcastChannel, once every one of them sees all `size` brokers active. */
+export async function formCluster(context: BrowserContext, cluster: string, size: number): Promise<Page[]> {
+  const pages = await Promise.all(Array.from({ length: size }, () => joinTab(context, { cluster, via: 'broadcast' })));
+  for (const page of pages) {
+    await expect
+      .poll(async () => (await page.evaluate(() => (window as unknown as { tabka: Tabka }).tabka.admin().describeCluster())).brokers.filter((b) => b.active).length, { timeout: 30_000 })
+      .toBe(size);
+  }
+  return pages;
 }
 
 /**

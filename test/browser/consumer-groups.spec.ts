@@ -1,8 +1,8 @@
 import { expect, test } from '@playwright/test';
-import type { BrowserContext, Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { CONSUMER_OFFSETS_TOPIC, offsetsPartitionFor } from '../../src/coordinator/group-records';
 import type { Consumer, Tabka } from '../../src/index';
-import { hangTab, joinTab } from './cluster-tab';
+import { formCluster, hangTab } from './cluster-tab';
 
 interface Processed {
   readonly partition: number;
@@ -15,17 +15,6 @@ type GroupWindow = Window & {
   tabka: Tabka;
   runs?: Record<string, { consumer: Consumer; processed: Processed[] }>;
 };
-
-async function formCluster(context: BrowserContext, name: string, size: number): Promise<Page[]> {
-  const cluster = `${name}-${Date.now()}`;
-  const pages = await Promise.all(Array.from({ length: size }, () => joinTab(context, { cluster, via: 'broadcast' })));
-  for (const page of pages) {
-    await expect
-      .poll(async () => (await page.evaluate(() => (window as unknown as GroupWindow).tabka.admin().describeCluster())).brokers.filter((b) => b.active).length, { timeout: 30_000 })
-      .toBe(size);
-  }
-  return pages;
-}
 
 /** Starts a group member in the tab, named `run`, that notes every record it processes. */
 function startMember(page: Page, run: string, groupId: string, topic: string): Promise<void> {
@@ -86,7 +75,7 @@ const key = (p: Processed) => `${p.partition}:${p.offset}`;
 
 test('one group shares the partitions like a queue, other groups each get everything, and a closing member hands its partitions on', async ({ context }) => {
   test.setTimeout(180_000);
-  const pages = await formCluster(context, 'groups', 3);
+  const pages = await formCluster(context, `groups-${Date.now()}`, 3);
   const [tab0, tab1, tab2] = pages as [Page, Page, Page];
   await tab0.evaluate(() => (window as unknown as GroupWindow).tabka.admin().createTopics({ topics: [{ topic: 'orders', numPartitions: 6, replicationFactor: 3 }] }));
 
@@ -150,7 +139,7 @@ test('one group shares the partitions like a queue, other groups each get everyt
 
 test('a group carries on when its coordinator tab dies, with its committed offsets intact', async ({ context }) => {
   test.setTimeout(180_000);
-  const pages = await formCluster(context, 'coordinator', 4);
+  const pages = await formCluster(context, `coordinator-${Date.now()}`, 4);
   const [first] = pages as [Page];
   await first.evaluate(() => (window as unknown as GroupWindow).tabka.admin().createTopics({ topics: [{ topic: 'jobs', numPartitions: 4, replicationFactor: 3 }] }));
   // Any group request creates __consumer_offsets; then find the tab coordinating group "workers".
@@ -184,7 +173,7 @@ test('a group carries on when its coordinator tab dies, with its committed offse
 });
 
 test('consumer details: events, reset policies, commit thresholds, admin offsets and a custom assignor', async ({ context }) => {
-  const [tab] = (await formCluster(context, 'consumer-api', 1)) as [Page];
+  const [tab] = (await formCluster(context, `consumer-api-${Date.now()}`, 1)) as [Page];
   const outcome = await tab.evaluate(async () => {
     const { tabka } = window as unknown as GroupWindow;
     const admin = tabka.admin();

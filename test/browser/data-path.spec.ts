@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import type { Page } from '@playwright/test';
 import type { Tabka } from '../../src/index';
-import { hangTab, joinTab } from './cluster-tab';
+import { formCluster, hangTab, joinTab } from './cluster-tab';
 
 type ClusterWindow = Window & { tabka: Tabka };
 
@@ -24,12 +24,7 @@ async function replicasInSync(pages: Page[], topic: string): Promise<boolean> {
 
 test('a producer tab sends keyed records with acks=all and a consumer tab reads every one, in order, exactly once', async ({ context }) => {
   const cluster = `data-${Date.now()}`;
-  const pages = await Promise.all([0, 1, 2].map(() => joinTab(context, { cluster, via: 'broadcast' })));
-  for (const page of pages) {
-    await expect
-      .poll(async () => (await page.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().describeCluster())).brokers.filter((b) => b.active).length, { timeout: 30_000 })
-      .toBe(3);
-  }
+  const pages = await formCluster(context, cluster, 3);
   const [producerTab, consumerTab] = pages as [Page, Page, Page];
   await producerTab.evaluate(() =>
     (window as unknown as ClusterWindow).tabka.admin().createTopics({
@@ -173,12 +168,7 @@ for (const how of ['closes', 'crashes'] as const) {
   test(`acks=all loses nothing and keeps order when a leader tab ${how} mid-stream`, async ({ context }) => {
     test.setTimeout(180_000);
     const cluster = `failover-${how}-${Date.now()}`;
-    const pages = await Promise.all([0, 1, 2].map(() => joinTab(context, { cluster, via: 'broadcast' })));
-    for (const page of pages) {
-      await expect
-        .poll(async () => (await page.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().describeCluster())).brokers.filter((b) => b.active).length, { timeout: 30_000 })
-        .toBe(3);
-    }
+    const pages = await formCluster(context, cluster, 3);
     const [producerTab, consumerTab, victim] = pages as [Page, Page, Page];
     await producerTab.evaluate(() =>
       (window as unknown as ClusterWindow).tabka.admin().createTopics({
@@ -243,12 +233,7 @@ for (const how of ['closes', 'crashes'] as const) {
 test('with min.insync.replicas 2 and two of three tabs gone, acks=all is refused with NotEnoughReplicasError, and nothing is lost once a tab returns', async ({ context }) => {
   test.setTimeout(120_000);
   const cluster = `min-isr-${Date.now()}`;
-  const pages = await Promise.all([0, 1, 2].map(() => joinTab(context, { cluster, via: 'broadcast' })));
-  for (const page of pages) {
-    await expect
-      .poll(async () => (await page.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().describeCluster())).brokers.filter((b) => b.active).length, { timeout: 30_000 })
-      .toBe(3);
-  }
+  const pages = await formCluster(context, cluster, 3);
   // The survivor is the highest id, the controller at the end: a cluster view of two cannot lose
   // its controller and go on (the majority rule; see the README's known limits).
   const ids = await Promise.all(pages.map((page) => page.evaluate(() => (window as unknown as ClusterWindow).tabka.brokerId)));
@@ -305,12 +290,7 @@ function range(from: number, to: number): number[] {
 
 test("a leader keeps taking acks=all writes while its tab's page is busy: the data channels live in the broker's worker", async ({ context }) => {
   const cluster = `data-busy-${Date.now()}`;
-  const pages = await Promise.all([0, 1].map(() => joinTab(context, { cluster, via: 'broadcast' })));
-  for (const page of pages) {
-    await expect
-      .poll(async () => (await page.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().describeCluster())).brokers.filter((b) => b.active).length, { timeout: 30_000 })
-      .toBe(2);
-  }
+  const pages = await formCluster(context, cluster, 2);
   const leader = await pages[0]!.evaluate(async () => {
     const admin = (window as unknown as ClusterWindow).tabka.admin();
     await admin.createTopics({ topics: [{ topic: 'busy', numPartitions: 1, replicationFactor: 2, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] });
