@@ -267,13 +267,15 @@ export class Partition {
   /** Appends batches fetched from the leader, with its offsets and epochs. */
   async appendFromLeader(batches: readonly Uint8Array[], leaderHighWatermark: number): Promise<void> {
     await this.writes.run(async () => {
-      for (const batch of batches) {
-        const headers = splitRecordBatches(batch).map(readBatchHeader);
-        const first = headers[0];
-        // A fetch may start inside a batch we already hold the head of: skip what we have.
-        if (!first || first.baseOffset + first.lastOffsetDelta < this.log.logEndOffset) continue;
-        const appended = await this.log.append(batch, { assignOffsets: false });
-        this.recordProducers(headers, appended.baseOffset);
+      // A fetch may start inside a batch we already hold the head of: skip what we have.
+      const missing = batches.flatMap(splitRecordBatches).filter((batch) => {
+        const header = readBatchHeader(batch);
+        return header.baseOffset + header.lastOffsetDelta >= this.log.logEndOffset;
+      });
+      if (missing.length > 0) {
+        // All of them in one storage transaction: under load a fetch brings several batches.
+        const appended = await this.log.append(missing, { assignOffsets: false });
+        this.recordProducers(missing.map(readBatchHeader), appended.baseOffset);
       }
       this.learnHighWatermark(Math.min(leaderHighWatermark, this.log.logEndOffset));
       this.notify();

@@ -158,12 +158,13 @@ export class PartitionLog {
   }
 
   /**
-   * Appends one or more concatenated record batches. Every batch is checked (lengths, CRC,
-   * size limit) before anything is written; the write is one atomic store transaction.
-   * The log takes ownership of `records`: a leader stamps offsets and epoch into it.
+   * Appends one or more record batches, concatenated or as a list (a follower's fetch brings a
+   * list). Every batch is checked (lengths, CRC, size limit) before anything is written; the
+   * write is one atomic store transaction, however many batches. The log takes ownership of
+   * `records`: a leader stamps offsets and epoch into it.
    */
-  async append(records: Uint8Array, options: AppendOptions = {}): Promise<AppendResult> {
-    const batches = splitRecordBatches(records);
+  async append(records: Uint8Array | readonly Uint8Array[], options: AppendOptions = {}): Promise<AppendResult> {
+    const batches = records instanceof Uint8Array ? splitRecordBatches(records) : records.flatMap(splitRecordBatches);
     if (batches.length === 0) throw new InvalidRecordError('no record batch to append');
     const headers = batches.map((batch) => this.checkBatchHeader(batch));
     return this.queue.run(() => this.appendChecked(batches, headers, options));

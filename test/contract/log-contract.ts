@@ -257,6 +257,25 @@ export const logContract: ContractCase[] = [
     },
   },
   {
+    name: "a follower's list of fetched batches appends as one write: all of them or, on a failure or a bad batch, none",
+    async run(h) {
+      let { manager, log } = await withLog(h);
+      const fetched = [0, 3, 7].map((first, i) => encodeRecordBatch(makeRecords([3, 4, 2][i]!, first), { baseOffset: first, partitionLeaderEpoch: 1 }));
+      h.failNextWrite();
+      await rejects(() => log.append(fetched, { assignOffsets: false }), StorageError);
+      expect(log.logEndOffset).to.equal(0);
+      const corrupt = fetched[2]!.slice();
+      corrupt[corrupt.length - 1]! ^= 0xff;
+      await rejects(() => log.append([fetched[0]!, fetched[1]!, corrupt], { assignOffsets: false }), CorruptRecordError);
+      expect(log.logEndOffset).to.equal(0);
+      expect(await log.append(fetched, { assignOffsets: false })).to.deep.equal({ baseOffset: 0, lastOffset: 8, logEndOffset: 9 });
+      manager = await restart(h, manager);
+      log = manager.get(TOPIC, 0);
+      expect(log.summary().batchCount).to.equal(3);
+      expectValues(await readAll(log), 0, 9);
+    },
+  },
+  {
     name: 'truncateTo a batch boundary or inside a batch keeps exactly the records below it',
     async run(h) {
       let { manager, log } = await withLog(h);
