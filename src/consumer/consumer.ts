@@ -175,6 +175,8 @@ export class Consumer {
   private commitChain: Promise<void> = Promise.resolve();
   private uncommittedMessages = 0;
   private lastCommitAt = 0;
+  /** An auto-commit is queued behind the one in flight. */
+  private autoCommitWaiting = false;
 
   constructor(
     private readonly broker: LocalBroker,
@@ -361,14 +363,19 @@ export class Consumer {
     return cursors.filter((c) => c.offset !== null && c.offset !== c.committed).map((c) => ({ topic: c.topic, partition: c.partition, offset: c.offset! }));
   }
 
-  /** One commit at a time, in order, so a later position is never overtaken by an earlier one. */
-  private commit(offsets: readonly OffsetToCommit[]): Promise<void> {
-    if (offsets.length === 0) return this.commitChain;
+  /**
+   * One commit at a time, in order, so a later position is never overtaken by an earlier one.
+   * Offsets given as a function are read when the commit's turn comes.
+   */
+  private commit(offsets: readonly OffsetToCommit[] | (() => readonly OffsetToCommit[])): Promise<void> {
+    if (Array.isArray(offsets) && offsets.length === 0) return this.commitChain;
     const done = this.commitChain.then(async () => {
+      const toCommit = typeof offsets === 'function' ? offsets() : offsets;
+      if (toCommit.length === 0) return;
       const membership = this.membership;
-      if (membership) await membership.commit(offsets);
-      else await this.broker.group('commitOffsets', { groupId: this.groupId, generationId: -1, memberId: '', offsets });
-      for (const { topic, partition, offset } of offsets) {
+      if (membership) await membership.commit(toCommit);
+      else await this.broker.group('commitOffsets', { groupId: this.groupId, generationId: -1, memberId: '', offsets: toCommit });
+      for (const { topic, partition, offset } of toCommit) {
         const cursor = this.cursors.get(partitionKey(topic, partition));
         if (cursor) cursor.committed = offset;
       }
@@ -376,7 +383,7 @@ export class Consumer {
         groupId: this.groupId,
         memberId: membership?.memberId ?? '',
         groupGenerationId: membership?.generationId ?? -1,
-        topics: groupByTopic(offsets),
+        topics: groupByTopic(toCommit),
       });
     });
     this.commitChain = done.catch(() => undefined);
@@ -396,8 +403,17 @@ export class Consumer {
     if (!due) return;
     this.uncommittedMessages = 0;
     this.lastCommitAt = Date.now();
+    // Auto-commits that fall due while one is in flight merge into the next one, which commits
+    // the positions as they are when it goes: committing after every batch (KafkaJS's default)
+    // then costs the coordinator one write per round trip, not one per batch.
+    if (this.autoCommitWaiting) return;
+    this.autoCommitWaiting = true;
+    const latest = () => {
+      this.autoCommitWaiting = false;
+      return this.pendingCommits([...this.cursors.values()]);
+    };
     // A failed auto-commit is retried with the next one; the revocation commit is the one that counts.
-    this.commit(this.pendingCommits([...this.cursors.values()])).catch(() => undefined);
+    this.commit(latest).catch(() => undefined);
   }
 
   // ---------------------------------------------------------------- the fetch loops
