@@ -19,8 +19,12 @@ export interface DataFigures {
   consumeRecordsPerSec: number;
   /** The first of those passes alone. */
   consumeFirstPassRecordsPerSec: number;
+  /** The consumer commits its offsets every 5 s (Kafka's auto.commit.interval.ms). */
   e2eLatencyP50Ms: number;
   e2eLatencyP99Ms: number;
+  /** The same, the consumer committing after every batch (KafkaJS's default). */
+  e2eLatencyP50MsCommitEveryBatch: number;
+  e2eLatencyP99MsCommitEveryBatch: number;
   leaderFailoverMs: number;
 }
 
@@ -29,6 +33,8 @@ const RF1_RECORDS = 1_000_000;
 const RF3_RECORDS = 200_000;
 const CHANNEL_BYTES = 256 * 1024 * 1024;
 const LATENCY_SECONDS = 5;
+/** Kafka's auto.commit.interval.ms. */
+const COMMIT_INTERVAL_MS = 5000;
 const CONSUME_PASSES = 3;
 
 export async function openTabs(context: BrowserContext, baseUrl: string, count: number, cluster: string): Promise<Page[]> {
@@ -145,28 +151,33 @@ async function rawDataChannel(context: BrowserContext, baseUrl: string): Promise
   return Math.round(rate);
 }
 
-/** Producer tab -> leader tab -> consumer tab, 1000 records/s, acks=all, linger 0. */
-async function latency(producerTab: Page, consumerTab: Page, topic: string): Promise<{ p50: number; p99: number }> {
+/**
+ * Producer tab -> leader tab -> consumer tab, 1000 records/s, acks=all, linger 0. The consumer
+ * commits its offsets every `autoCommitInterval` ms, or after every batch with null: each commit
+ * is an acks=all write of __consumer_offsets, as much traffic again as the records themselves.
+ */
+async function latency(producerTab: Page, consumerTab: Page, topic: string, autoCommitInterval: number | null): Promise<{ p50: number; p99: number }> {
   const samples = consumerTab.evaluate(
-    async ({ topic, seconds }) => {
-      const consumer = (window as unknown as ClusterWindow).tabka.consumer({ groupId: 'latency', maxWaitTimeInMs: 1000 });
+    async ({ topic, seconds, autoCommitInterval }) => {
+      const consumer = (window as unknown as ClusterWindow).tabka.consumer({ groupId: `latency-${topic}`, maxWaitTimeInMs: 1000 });
       await consumer.subscribe({ topic, fromBeginning: false });
       const latencies: number[] = [];
       const decoder = new TextDecoder();
       await consumer.run({
+        autoCommitInterval,
         eachBatch: async ({ batch }) => {
           const now = performance.timeOrigin + performance.now();
           for (const m of batch.messages) latencies.push(now - Number(decoder.decode(m.value!)));
         },
       });
-      (window as unknown as { latencyReady: boolean }).latencyReady = true;
+      (window as unknown as { latencyReady: string }).latencyReady = topic;
       await new Promise((resolve) => setTimeout(resolve, (seconds + 2) * 1000));
       await consumer.stop();
       return latencies;
     },
-    { topic, seconds: LATENCY_SECONDS },
+    { topic, seconds: LATENCY_SECONDS, autoCommitInterval },
   );
-  while (!(await consumerTab.evaluate(() => (window as unknown as { latencyReady?: boolean }).latencyReady === true))) await new Promise((r) => setTimeout(r, 50));
+  while (!(await consumerTab.evaluate((topic) => (window as unknown as { latencyReady?: string }).latencyReady === topic, topic))) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 500)); // the consumer's first fetch is parked at the leader
   await producerTab.evaluate(
     async ({ topic, seconds }) => {
@@ -260,7 +271,10 @@ export async function dataFigures(browser: Browser, baseUrl: string, permissions
   const ids = await Promise.all(pages.map(brokerIdOf));
   const latencyLeader = await createTopic(pages[0]!, 'latency', 3);
   const others = pages.filter((_, i) => ids[i] !== latencyLeader);
-  const { p50, p99 } = await latency(others[0]!, others[1]!, 'latency');
+  const { p50, p99 } = await latency(others[0]!, others[1]!, 'latency', COMMIT_INTERVAL_MS);
+  const commitsLeader = await createTopic(pages[0]!, 'latency-commits', 3);
+  const notLeading = pages.filter((_, i) => ids[i] !== commitsLeader);
+  const everyBatch = await latency(notLeading[0]!, notLeading[1]!, 'latency-commits', null);
 
   // Replication factor 3, acks=all, from a tab that leads nothing.
   const rf3Leader = await createTopic(pages[0]!, 'rf3', 3);
@@ -281,6 +295,8 @@ export async function dataFigures(browser: Browser, baseUrl: string, permissions
     consumeFirstPassRecordsPerSec: consumeRates[0]!,
     e2eLatencyP50Ms: p50,
     e2eLatencyP99Ms: p99,
+    e2eLatencyP50MsCommitEveryBatch: everyBatch.p50,
+    e2eLatencyP99MsCommitEveryBatch: everyBatch.p99,
     leaderFailoverMs,
   };
 }
