@@ -1,4 +1,5 @@
 import { transfer } from 'comlink';
+import { InvalidRequestError } from '../errors';
 import { IdbLogStore } from '../log/idb-log-store';
 import type { EpochEntry } from '../log/leader-epoch-cache';
 import type { LogConfig } from '../log/log-config';
@@ -73,16 +74,16 @@ export class BrokerService {
   }
 
   async createPartition(topic: string, partition: number, config?: Partial<LogConfig>): Promise<PartitionSummary> {
-    const log = await this.logs().createPartition(topic, partition, config);
+    const log = await this.ownLogs(topic).createPartition(topic, partition, config);
     return log.summary();
   }
 
   async deletePartition(topic: string, partition: number): Promise<void> {
-    await this.logs().deletePartition(topic, partition);
+    await this.ownLogs(topic).deletePartition(topic, partition);
   }
 
-  append(topic: string, partition: number, records: Uint8Array, options?: AppendOptions): Promise<AppendResult> {
-    return this.logs().get(topic, partition).append(records, options);
+  async append(topic: string, partition: number, records: Uint8Array, options?: AppendOptions): Promise<AppendResult> {
+    return this.ownLogs(topic).get(topic, partition).append(records, options);
   }
 
   async read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<ReadResult> {
@@ -91,15 +92,16 @@ export class BrokerService {
   }
 
   async truncateTo(topic: string, partition: number, offset: number): Promise<void> {
-    await this.logs().get(topic, partition).truncateTo(offset);
+    await this.ownLogs(topic).get(topic, partition).truncateTo(offset);
   }
 
-  deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
-    return this.logs().get(topic, partition).deleteRecordsBefore(offset);
+  async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    return this.ownLogs(topic).get(topic, partition).deleteRecordsBefore(offset);
   }
 
+  /** One retention pass now, as the timer runs it: a replica's log only below its high watermark. */
   applyRetention(nowMs: number = Date.now()): Promise<RetentionResult[]> {
-    return this.logs().applyRetention(nowMs);
+    return this.retain(this.logs(), nowMs);
   }
 
   async endOffsetForEpoch(topic: string, partition: number, epoch: number): Promise<EpochEntry> {
@@ -107,7 +109,7 @@ export class BrokerService {
   }
 
   async updateConfig(topic: string, partition: number, config: LogConfig): Promise<void> {
-    await this.logs().get(topic, partition).updateConfig(config);
+    await this.ownLogs(topic).get(topic, partition).updateConfig(config);
   }
 
   async listPartitions(): Promise<PartitionSummary[]> {
@@ -189,7 +191,25 @@ export class BrokerService {
 
   /** A failed retention pass is retried at the next interval; the logs stay as they were. */
   private retainQuietly(logs: LogManager): void {
-    logs.applyRetention(Date.now()).catch((error: unknown) => console.warn('tabka: retention pass failed', error));
+    this.retain(logs, Date.now()).catch((error: unknown) => console.warn('tabka: retention pass failed', error));
+  }
+
+  private retain(logs: LogManager, nowMs: number): Promise<RetentionResult[]> {
+    const replicas = this.running?.replicas;
+    return logs.applyRetention(nowMs, replicas ? (topic, partition) => replicas.retentionLimit(topic, partition) : undefined);
+  }
+
+  /**
+   * The logs, for a direct change to one of `topic`'s. A cluster topic's logs are its replicas':
+   * written, truncated or deleted around them, this copy would fork from the others unseen.
+   */
+  private ownLogs(topic: string): LogManager {
+    if (this.running?.replicas?.managesTopic(topic)) {
+      throw new InvalidRequestError(
+        `${topic} is a cluster topic: its logs change only through its replicas (send with a producer; delete records, change configs or delete the topic with the admin)`,
+      );
+    }
+    return this.logs();
   }
 
   private replicas(): ReplicaManager {

@@ -174,6 +174,23 @@ export class ReplicaManager {
     });
   }
 
+  /**
+   * Where retention must stop in a log of this broker: below the replica's high watermark for a
+   * partition it hosts (Kafka deletes only below it, so nothing not yet on every in-sync replica
+   * goes), nowhere in a cluster topic's log it does not host (yet, or any more), and nothing
+   * else for a log of its own.
+   */
+  retentionLimit(topic: string, partition: number): number {
+    const hosted = this.partitions.get(partitionKey(topic, partition));
+    if (hosted) return hosted.highWatermark;
+    return this.options.node.image.topics.has(topic) ? 0 : Number.POSITIVE_INFINITY;
+  }
+
+  /** Whether the cluster's metadata names this topic: its logs are its replicas', not the page's. */
+  managesTopic(topic: string): boolean {
+    return this.options.node.image.topics.has(topic);
+  }
+
   close(): void {
     this.closed = true;
     clearInterval(this.isrTimer);

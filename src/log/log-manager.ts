@@ -62,8 +62,12 @@ export class LogManager {
       .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   }
 
-  async applyRetention(nowMs: number): Promise<RetentionResult[]> {
-    return Promise.all([...this.logs.values()].map((log) => log.applyRetention(nowMs)));
+  /**
+   * Retention over every log. `limitOf` gives the offset a log's retention must stay below
+   * (a replica's high watermark, as Kafka deletes only segments below it); no limit by default.
+   */
+  async applyRetention(nowMs: number, limitOf: (topic: string, partition: number) => number = () => Number.POSITIVE_INFINITY): Promise<RetentionResult[]> {
+    return Promise.all([...this.logs.values()].map((log) => log.applyRetention(nowMs, limitOf(log.topic, log.partition))));
   }
 
   close(): void {

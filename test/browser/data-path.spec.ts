@@ -328,3 +328,64 @@ test("a leader keeps taking acks=all writes while its tab's page is busy: the da
   const offsets = await producerTab.evaluate(() => (window as unknown as ClusterWindow).tabka.admin().fetchTopicOffsets('busy'));
   expect(Number(offsets[0]!.high)).toBe(acked.length);
 });
+
+test("a cluster topic's logs change only through its replicas, and retention deletes only below the high watermark", async ({ context }) => {
+  const pages = await formCluster(context, `data-retention-${Date.now()}`, 2);
+  const leader = await pages[0]!.evaluate(async () => {
+    const admin = (window as unknown as ClusterWindow).tabka.admin();
+    await admin.createTopics({ topics: [{ topic: 'ticks', numPartitions: 1, replicationFactor: 2, configEntries: [{ name: 'retention.ms', value: '1' }] }] });
+    return (await admin.fetchTopicMetadata({ topics: ['ticks'] })).topics[0]!.partitions[0]!.leader;
+  });
+  const ids = await Promise.all(pages.map((page) => page.evaluate(() => (window as unknown as ClusterWindow).tabka.brokerId)));
+  const leaderTab = pages[ids.indexOf(leader)]!;
+  const followerTab = pages.find((page) => page !== leaderTab)!;
+  const send = (from: number, acks: -1 | 1) =>
+    leaderTab.evaluate(
+      async ({ from, acks }) => {
+        const producer = (window as unknown as ClusterWindow).tabka.producer();
+        await producer.send({ topic: 'ticks', messages: Array.from({ length: 10 }, (_, i) => ({ value: String(from + i) })), acks });
+      },
+      { from, acks },
+    );
+  await send(0, -1);
+  // The follower stops fetching: what the leader takes now stays above its high watermark.
+  await hangTab(followerTab);
+  await send(10, 1);
+
+  const outcome = await leaderTab.evaluate(async () => {
+    const { broker } = (window as unknown as ClusterWindow).tabka;
+    const refusal = (operation: () => Promise<unknown>) =>
+      operation().then(
+        () => 'done',
+        (error: Error) => error.name,
+      );
+    const refusals = {
+      append: await refusal(() => broker.append('ticks', 0, new Uint8Array(100))),
+      createPartition: await refusal(() => broker.createPartition('ticks', 1)),
+      truncateTo: await refusal(() => broker.truncateTo('ticks', 0, 0)),
+      deleteRecordsBefore: await refusal(() => broker.deleteRecordsBefore('ticks', 0, 20)),
+      deletePartition: await refusal(() => broker.deletePartition('ticks', 0)),
+    };
+    // A log of the tab's own is still the page's to change.
+    await broker.createPartition('scratch', 0);
+    const ownLog = await refusal(() => broker.deletePartition('scratch', 0));
+    const before = (await broker.replicaStatus()).find((r) => r.topic === 'ticks')!;
+    await new Promise((resolve) => setTimeout(resolve, 5)); // every batch is now past retention.ms
+    await broker.applyRetention();
+    const after = (await broker.replicaStatus()).find((r) => r.topic === 'ticks')!;
+    return { refusals, ownLog, before, after };
+  });
+  expect(outcome.refusals).toEqual({
+    append: 'InvalidRequestError',
+    createPartition: 'InvalidRequestError',
+    truncateTo: 'InvalidRequestError',
+    deleteRecordsBefore: 'InvalidRequestError',
+    deletePartition: 'InvalidRequestError',
+  });
+  expect(outcome.ownLog).toBe('done');
+  expect([outcome.before.logStartOffset, outcome.before.highWatermark, outcome.before.logEndOffset]).toEqual([0, 10, 20]);
+  // Every batch expired, but only those below the high watermark go: the 10 records the
+  // follower never fetched stay until it has them (or leaves the ISR).
+  expect([outcome.after.logStartOffset, outcome.after.logEndOffset]).toEqual([10, 20]);
+  await followerTab.close({ runBeforeUnload: false }).catch(() => undefined);
+});
