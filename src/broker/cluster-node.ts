@@ -409,7 +409,8 @@ export class ClusterNode {
   private async applyOutput(now: number, output: ClusterOutput): Promise<void> {
     if (output.persist.election) await this.options.logs.store.putMeta(ELECTION_STATE_KEY, output.persist.election);
     if (output.persist.log.length > 0) await this.metadataLog.write(output.persist.log);
-    for (const { to, channel, message } of output.send) this.sendFrame(to, eventFrame(channel, message));
+    // Election and quorum messages are fire and forget: a lost one is made up by the next tick.
+    for (const { to, channel, message } of output.send) this.sendFrame(to, eventFrame(channel, message)).catch(() => undefined);
     for (const event of output.events) this.record(now, event);
     this.schedule(output.wakeAt);
     this.releaseWaiters();
@@ -447,11 +448,13 @@ export class ClusterNode {
     this.options.port.postMessage(message, message.type === 'goodbye' ? [message.bytes.buffer] : []);
   }
 
-  /** Straight onto the peer's data channel. A send to a peer that just left fails: peer-down tells the broker. */
-  private sendFrame(to: number, bytes: Uint8Array): void {
-    const sending = this.channels.send(to, bytes).catch(() => undefined);
-    this.sending.add(sending);
-    void sending.then(() => this.sending.delete(sending));
+  /** Straight onto the peer's data channel; fails when there is no open one to `to` (not up yet, or gone). */
+  private sendFrame(to: number, bytes: Uint8Array): Promise<void> {
+    const sending = this.channels.send(to, bytes);
+    const settled = sending.catch(() => undefined);
+    this.sending.add(settled);
+    void settled.then(() => this.sending.delete(settled));
+    return sending;
   }
 
   private now(): number {

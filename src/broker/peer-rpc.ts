@@ -35,7 +35,8 @@ export class PeerRpc {
   private readonly pending = new Map<number, Pending>();
   private readonly handlers = new Map<number, RequestHandler>();
 
-  constructor(private readonly send: (to: number, bytes: Uint8Array) => void) {}
+  /** `send` fails when no open link to the peer can take the frame (not up yet, or gone). */
+  constructor(private readonly send: (to: number, bytes: Uint8Array) => Promise<void>) {}
 
   handle(apiKey: ApiKey, handler: RequestHandler): void {
     this.handlers.set(apiKey, handler);
@@ -51,7 +52,12 @@ export class PeerRpc {
         reject(new RequestTimedOutError(`request ${apiKey} to broker ${to}`, timeoutMs));
       }, timeoutMs);
       this.pending.set(correlationId, { to, apiKey, resolve, reject, timer });
-      this.send(to, encodeFrame({ kind: FrameKind.Request, apiKey, apiVersion: 0, correlationId, errorCode: 0, body, blobs }));
+      // A request that cannot leave fails now, not at its timeout: a follower whose link to a new
+      // leader is not up yet would otherwise sit out its whole fetch timeout (3.5 s) instead of
+      // retrying after its backoff, and every acks=all write would wait for it.
+      this.send(to, encodeFrame({ kind: FrameKind.Request, apiKey, apiVersion: 0, correlationId, errorCode: 0, body, blobs })).catch(() =>
+        this.settle(correlationId, (pending) => pending.reject(new PeerLinkDownError(to))),
+      );
     });
   }
 
@@ -74,11 +80,16 @@ export class PeerRpc {
 
   peerDown(id: number): void {
     for (const [correlationId, pending] of this.pending) {
-      if (pending.to !== id) continue;
-      this.pending.delete(correlationId);
-      clearTimeout(pending.timer);
-      pending.reject(new PeerLinkDownError(id));
+      if (pending.to === id) this.settle(correlationId, () => pending.reject(new PeerLinkDownError(id)));
     }
+  }
+
+  private settle(correlationId: number, outcome: (pending: Pending) => void): void {
+    const pending = this.pending.get(correlationId);
+    if (!pending) return;
+    this.pending.delete(correlationId);
+    clearTimeout(pending.timer);
+    outcome(pending);
   }
 
   close(): void {
@@ -99,7 +110,8 @@ export class PeerRpc {
     }
     const { apiKey, apiVersion, correlationId } = frame;
     const blobs = reply.blobs ?? [];
-    this.send(from, encodeFrame({ kind: FrameKind.Response, apiKey, apiVersion, correlationId, errorCode, body: reply.body, blobs }));
+    // A peer that went away gets no answer; its own side fails the request.
+    this.send(from, encodeFrame({ kind: FrameKind.Response, apiKey, apiVersion, correlationId, errorCode, body: reply.body, blobs })).catch(() => undefined);
   }
 }
 
