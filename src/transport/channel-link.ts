@@ -22,7 +22,13 @@ export interface ChannelLinkOptions {
   readonly highWaterMark?: number;
 }
 
-const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
+/**
+ * One chunk in the channel's buffer at a time. With 256 KiB (four chunks), replicated writes on
+ * three tabs stalled for 3-50 s in about one run in six (a producer's link to its leader stopped
+ * draining: SCTP retransmission back-off after packets lost inside the browser; the kernel saw
+ * no drops), and 1 MiB stalled more. With 64 KiB, no stall in 30 runs, at the same throughput.
+ */
+const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
 const DRAIN_CHECK_MS = 50;
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
