@@ -24,7 +24,7 @@ export interface ChannelLinkOptions {
 
 /**
  * One chunk in the channel's buffer at a time. With 256 KiB (four chunks), replicated writes on
- * three tabs stalled for 3-50 s in about one run in six (a producer's link to its leader stopped
+ * three tabs stalled for 4-55 s in about one run in eight (a producer's link to its leader stopped
  * draining: SCTP retransmission back-off after packets lost inside the browser; the kernel saw
  * no drops), and 1 MiB stalled more. With 64 KiB, no stall in 30 runs, at the same throughput.
  */
