@@ -109,6 +109,8 @@ function runsByBytes(entries: readonly BatchEntry[], pieces: number, minBytes: n
 export class PartitionLog {
   private readonly queue = new SerialQueue();
   private readonly tail = new TailCache(TAIL_CACHE_BYTES);
+  /** The rows after the last large read, being read already: a reader catching up asks for them next. */
+  private readAhead: { readonly first: number; readonly last: number; readonly rows: Promise<Uint8Array[]> } | undefined;
   private entries: BatchEntry[];
   private meta: PartitionMeta;
   private sizeBytes: number;
@@ -180,7 +182,7 @@ export class PartitionLog {
       if (!first || !last) return this.readResult([]);
       const cached = this.tail.read(wanted);
       if (cached) return this.readResult(cached);
-      const rows = await this.readRows(wanted);
+      const rows = await this.rowsOf(wanted, maxBytes, options.maxOffset ?? Number.POSITIVE_INFINITY);
       // A deletion or truncation may have committed while the rows were read; look again.
       if (rows.length === wanted.length && rows.every((row, i) => row.byteLength === wanted[i]?.sizeBytes)) {
         return this.readResult(rows);
@@ -201,6 +203,7 @@ export class PartitionLog {
       await this.store.write({ topic: this.topic, partition: this.partition, deleteFrom: straddling.baseOffset, put, meta });
       this.entries = [...this.entries.slice(0, index), ...put.map((batch) => batch.entry)];
       this.tail.clear();
+      this.readAhead = undefined;
       this.meta = meta;
       this.recountSize();
     });
@@ -317,6 +320,34 @@ export class PartitionLog {
     return wanted;
   }
 
+  /**
+   * The rows of `wanted`, from the read-ahead if it holds exactly them. A large read starts
+   * reading the next `maxBytes` of the log at once: a consumer or follower catching up keeps two
+   * reads in IndexedDB instead of one, and the worker deserialising rows instead of waiting for
+   * its next request (1M records in 8 MiB fetches: ~390 ms with one read at a time).
+   */
+  private async rowsOf(wanted: readonly BatchEntry[], maxBytes: number, maxOffset: number): Promise<Uint8Array[]> {
+    const ahead = this.readAhead;
+    const claimed = ahead && ahead.first === wanted[0]!.baseOffset && ahead.last === wanted.at(-1)!.baseOffset;
+    if (claimed) this.readAhead = undefined;
+    const rows = claimed ? ahead.rows.catch(() => this.readRows(wanted)) : this.readRows(wanted);
+    const bytes = wanted.reduce((sum, entry) => sum + entry.sizeBytes, 0);
+    if (bytes >= PARALLEL_READ_MIN_BYTES) this.startReadAhead(wanted.at(-1)!.lastOffset + 1, maxBytes, maxOffset);
+    return rows;
+  }
+
+  private startReadAhead(offset: number, maxBytes: number, maxOffset: number): void {
+    if (offset >= this.logEndOffset) return;
+    const next = this.batchesFor(offset, maxBytes, maxOffset);
+    if (next.length === 0 || this.tail.read(next)) return;
+    const first = next[0]!.baseOffset;
+    const last = next.at(-1)!.baseOffset;
+    if (this.readAhead?.first === first && this.readAhead.last === last) return;
+    const rows = this.readRows(next);
+    rows.catch(() => undefined); // a failed read-ahead is read again when asked for
+    this.readAhead = { first, last, rows };
+  }
+
   private async readRows(wanted: readonly BatchEntry[]): Promise<Uint8Array[]> {
     const runs = runsByBytes(wanted, PARALLEL_READS, PARALLEL_READ_MIN_BYTES);
     const rows = await Promise.all(runs.map((run) => this.store.readBatches(this.topic, this.partition, run[0]!.baseOffset, run.at(-1)!.baseOffset)));
@@ -339,6 +370,7 @@ export class PartitionLog {
     await this.store.write({ topic: this.topic, partition: this.partition, deleteBelow, meta });
     this.entries = kept;
     this.tail.dropBefore(offset);
+    this.readAhead = undefined;
     this.meta = meta;
     this.recountSize();
   }
@@ -348,6 +380,7 @@ export class PartitionLog {
     await this.store.write({ topic: this.topic, partition: this.partition, deleteBelow: Number.POSITIVE_INFINITY, meta });
     this.entries = [];
     this.tail.clear();
+    this.readAhead = undefined;
     this.meta = meta;
     this.recountSize();
   }

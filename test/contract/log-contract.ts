@@ -197,6 +197,33 @@ export const logContract: ContractCase[] = [
     },
   },
   {
+    name: 'a reader catching up in large steps gets every record once, and never rows read ahead before a truncation',
+    async run(h) {
+      const { log } = await withLog(h);
+      // 4,000 records of 200 bytes a batch (~0.8 MB): reads of two are large enough to read ahead.
+      const batchOf = (first: number, tag: string) =>
+        encodeRecordBatch(Array.from({ length: 4_000 }, (_, i) => ({ key: null, value: text.encode(`${tag}${String(first + i).padStart(199, '0')}`), timestamp: T0 })));
+      for (let first = 0; first < 60_000; first += 4_000) await log.append(batchOf(first, 'a'));
+      const step = 2_200_000;
+      const tags: string[] = [];
+      for (let offset = 0; offset < log.logEndOffset; ) {
+        const records = (await log.read(offset, { maxBytes: step })).batches.flatMap((batch) => decodeRecordBatch(batch).records);
+        expect(records[0]?.offset).to.equal(offset);
+        tags.push(...records.map((record) => new TextDecoder().decode(record.value!).slice(0, 1)));
+        offset = records.at(-1)!.offset + 1;
+      }
+      expect(tags.join('')).to.equal('a'.repeat(60_000));
+
+      // The read of the first two batches starts reading the next two ahead; those are then
+      // rewritten with records of the very same sizes. The next read must see the new ones.
+      await log.read(0, { maxBytes: step });
+      await log.truncateTo(8_000);
+      for (let first = 8_000; first < 60_000; first += 4_000) await log.append(batchOf(first, 'b'));
+      const next = (await log.read(8_000, { maxBytes: step })).batches.flatMap((batch) => decodeRecordBatch(batch).records);
+      expect(next.map((record) => new TextDecoder().decode(record.value!).slice(0, 1)).join('')).to.equal('b'.repeat(8_000));
+    },
+  },
+  {
     name: 'offsets outside the log give OffsetOutOfRangeError with the valid range',
     async run(h) {
       const { log } = await withLog(h);
