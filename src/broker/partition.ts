@@ -86,6 +86,10 @@ export class Partition {
     private readonly timers: Timers = REAL_TIMERS,
   ) {
     this.assignment = assignment;
+    // Everything below a checkpointed high watermark was on every in-sync replica, and no clean
+    // election takes it back: a restarted leader serves it at once instead of waiting for its
+    // followers to fetch again.
+    this.hw = Math.max(log.logStartOffset, Math.min(log.checkpointedHighWatermark, log.logEndOffset));
     this.applyAssignment(assignment);
     this.producersLoaded = this.writes.run(() => this.loadProducerState());
     this.producersLoaded.catch(() => undefined);

@@ -61,6 +61,8 @@ const FOLLOWER_MAX_WAIT_MS = 500;
 const FOLLOWER_MAX_BYTES = 8 * 1024 * 1024;
 const FETCH_TIMEOUT_MS = 3000;
 const ISR_CHECK_INTERVAL_MS = 250;
+/** Kafka's replica.high.watermark.checkpoint.interval.ms. */
+const HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS = 5000;
 const RETRY_BACKOFF_MS = 50;
 const PRODUCE_ATTEMPT_TIMEOUT_MS = 30_000;
 
@@ -73,6 +75,7 @@ export class ReplicaManager {
   private readonly echoed = new Map<string, number>();
   private readonly now: () => number;
   private readonly isrTimer: ReturnType<typeof setInterval>;
+  private readonly checkpointTimer: ReturnType<typeof setInterval>;
   private pendingImage: MetadataImage | null = null;
   private readonly syncListeners: (() => void)[] = [];
   private syncing: Promise<void> = Promise.resolve();
@@ -92,6 +95,9 @@ export class ReplicaManager {
       return { body: { ...this.localOffsets(topic, partition) } };
     });
     this.isrTimer = setInterval(() => this.checkIsr(), ISR_CHECK_INTERVAL_MS);
+    this.checkpointTimer = setInterval(() => {
+      this.checkpointHighWatermarks().catch((error: unknown) => console.warn('tabka: high watermark checkpoint failed', error));
+    }, HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS);
     options.node.onMetadata((image) => this.enqueueSync(image));
   }
 
@@ -191,9 +197,15 @@ export class ReplicaManager {
     return this.options.node.image.topics.has(topic);
   }
 
+  /** Stores every hosted replica's high watermark that moved since the last checkpoint. */
+  async checkpointHighWatermarks(): Promise<void> {
+    await Promise.all([...this.partitions.values()].map((partition) => partition.log.checkpointHighWatermark(partition.highWatermark)));
+  }
+
   close(): void {
     this.closed = true;
     clearInterval(this.isrTimer);
+    clearInterval(this.checkpointTimer);
     this.fetchers.clear();
     for (const partition of this.partitions.values()) partition.close();
   }

@@ -21,6 +21,8 @@ export interface PartitionMeta {
   readonly logStartOffset: number;
   readonly epochs: readonly EpochEntry[];
   readonly config: LogConfig;
+  /** The replica's high watermark as last checkpointed (Kafka's replication-offset-checkpoint). */
+  readonly highWatermark?: number;
 }
 
 export interface StoredPartition {

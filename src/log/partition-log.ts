@@ -249,6 +249,21 @@ export class PartitionLog {
     return endOffsetForEpoch(this.meta.epochs, epoch, this.logEndOffset);
   }
 
+  /** The high watermark last checkpointed for this replica (0 if none). */
+  get checkpointedHighWatermark(): number {
+    return this.meta.highWatermark ?? 0;
+  }
+
+  /** Stores the replica's high watermark, if it moved, so a restart serves consumers at once. */
+  checkpointHighWatermark(offset: number): Promise<void> {
+    return this.queue.run(async () => {
+      if (offset === this.checkpointedHighWatermark) return;
+      const meta = { ...this.meta, highWatermark: offset };
+      await this.store.write({ topic: this.topic, partition: this.partition, meta });
+      this.meta = meta;
+    });
+  }
+
   updateConfig(config: LogConfig): Promise<void> {
     return this.queue.run(async () => {
       const meta = { ...this.meta, config };

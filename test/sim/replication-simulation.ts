@@ -210,9 +210,21 @@ class ReplicationSimulation {
     broker.known = state;
     broker.partition = new Partition(broker.id, log, state, () => this.now, 1000, this.timers);
     broker.partition.minInSyncReplicas = 2;
-    this.log(`broker ${broker.id} up (incarnation ${broker.incarnation}, log end ${log.logEndOffset})`);
+    this.log(`broker ${broker.id} up (incarnation ${broker.incarnation}, log end ${log.logEndOffset}, high watermark ${broker.partition.highWatermark})`);
     this.startFetching(broker);
     this.scheduleIsrCheck(broker);
+    this.scheduleCheckpoint(broker);
+  }
+
+  /** The high watermark checkpoint, at random moments: a restart starts from whatever was last stored. */
+  private scheduleCheckpoint(broker: SimBroker): void {
+    const incarnation = broker.incarnation;
+    this.at(this.prng.int(100, 500), async () => {
+      const partition = broker.partition;
+      if (broker.incarnation !== incarnation || !partition) return;
+      await partition.log.checkpointHighWatermark(partition.highWatermark).catch(() => undefined);
+      this.scheduleCheckpoint(broker);
+    });
   }
 
   private crash(broker: SimBroker): void {
