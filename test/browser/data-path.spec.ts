@@ -284,6 +284,22 @@ test('with min.insync.replicas 2 and two of three tabs gone, acks=all is refused
   expect(values.filter((v) => v < 5000).sort((a, b) => a - b)).toEqual(expected);
 });
 
+/** A one-partition topic replicated on both of two tabs: which tab leads it, and the other. */
+async function replicatedTopic(pages: Page[], topic: string, configs: Record<string, string>): Promise<{ leaderTab: Page; otherTab: Page }> {
+  const leader = await pages[0]!.evaluate(
+    async ({ topic, configs }) => {
+      const admin = (window as unknown as ClusterWindow).tabka.admin();
+      const configEntries = Object.entries(configs).map(([name, value]) => ({ name, value }));
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 2, configEntries }] });
+      return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions[0]!.leader;
+    },
+    { topic, configs },
+  );
+  const ids = await Promise.all(pages.map((page) => page.evaluate(() => (window as unknown as ClusterWindow).tabka.brokerId)));
+  const leaderTab = pages[ids.indexOf(leader)]!;
+  return { leaderTab, otherTab: pages.find((page) => page !== leaderTab)! };
+}
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
@@ -291,14 +307,7 @@ function range(from: number, to: number): number[] {
 test("a leader keeps taking acks=all writes while its tab's page is busy: the data channels live in the broker's worker", async ({ context }) => {
   const cluster = `data-busy-${Date.now()}`;
   const pages = await formCluster(context, cluster, 2);
-  const leader = await pages[0]!.evaluate(async () => {
-    const admin = (window as unknown as ClusterWindow).tabka.admin();
-    await admin.createTopics({ topics: [{ topic: 'busy', numPartitions: 1, replicationFactor: 2, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] });
-    return (await admin.fetchTopicMetadata({ topics: ['busy'] })).topics[0]!.partitions[0]!.leader;
-  });
-  const ids = await Promise.all(pages.map((page) => page.evaluate(() => (window as unknown as ClusterWindow).tabka.brokerId)));
-  const leaderTab = pages[ids.indexOf(leader)]!;
-  const producerTab = pages.find((page) => page !== leaderTab)!;
+  const { leaderTab, otherTab: producerTab } = await replicatedTopic(pages, 'busy', { 'min.insync.replicas': '2' });
 
   type AckWindow = ClusterWindow & { ackedAt: number[]; stopSending: boolean };
   const sending = producerTab.evaluate(async () => {
@@ -331,14 +340,7 @@ test("a leader keeps taking acks=all writes while its tab's page is busy: the da
 
 test("a cluster topic's logs change only through its replicas, and retention deletes only below the high watermark", async ({ context }) => {
   const pages = await formCluster(context, `data-retention-${Date.now()}`, 2);
-  const leader = await pages[0]!.evaluate(async () => {
-    const admin = (window as unknown as ClusterWindow).tabka.admin();
-    await admin.createTopics({ topics: [{ topic: 'ticks', numPartitions: 1, replicationFactor: 2, configEntries: [{ name: 'retention.ms', value: '1' }] }] });
-    return (await admin.fetchTopicMetadata({ topics: ['ticks'] })).topics[0]!.partitions[0]!.leader;
-  });
-  const ids = await Promise.all(pages.map((page) => page.evaluate(() => (window as unknown as ClusterWindow).tabka.brokerId)));
-  const leaderTab = pages[ids.indexOf(leader)]!;
-  const followerTab = pages.find((page) => page !== leaderTab)!;
+  const { leaderTab, otherTab: followerTab } = await replicatedTopic(pages, 'ticks', { 'retention.ms': '1' });
   const send = (from: number, acks: -1 | 1) =>
     leaderTab.evaluate(
       async ({ from, acks }) => {
