@@ -5,7 +5,7 @@ import type { EpochEntry } from '../log/leader-epoch-cache';
 import type { LogConfig } from '../log/log-config';
 import { LogManager } from '../log/log-manager';
 import type { LogStore } from '../log/log-store';
-import type { AppendOptions, AppendResult, PartitionSummary, ReadOptions, ReadResult, RetentionResult } from '../log/partition-log';
+import type { AppendOptions, AppendResult, PartitionLog, PartitionSummary, ReadOptions, ReadResult, RetentionResult } from '../log/partition-log';
 import { loadOrCreateBrokerId } from './broker-identity';
 import { claimBrokerSlot } from './broker-slot';
 import { ClusterNode } from './cluster-node';
@@ -15,6 +15,7 @@ import type { PartitionOffsets, ProduceResponse } from './data-requests';
 import type { Acks, FetchResult } from './partition';
 import { GroupCoordinators } from './group-coordinators';
 import type { GroupApi } from './group-requests';
+import { METADATA_TOPIC } from './metadata-log';
 import { ReplicaManager } from './replica-manager';
 import type { ReplicaStatus } from './replica-manager';
 import { ownedBytes } from '../util/owned-bytes';
@@ -197,21 +198,37 @@ export class BrokerService {
   }
 
   private retain(logs: LogManager, nowMs: number): Promise<RetentionResult[]> {
-    const replicas = this.running?.replicas;
-    return logs.applyRetention(nowMs, replicas ? (topic, partition) => replicas.retentionLimit(topic, partition) : undefined);
+    return logs.applyRetention(nowMs, (log) => this.retentionLimit(log));
   }
 
   /**
-   * The logs, for a direct change to one of `topic`'s. A cluster topic's logs are its replicas':
-   * written, truncated or deleted around them, this copy would fork from the others unseen.
+   * Where retention must stop in a log: below the hosted replica's high watermark (Kafka deletes
+   * only below it, so nothing not yet on every in-sync replica goes); below the last
+   * checkpointed one for a replica not hosted yet (before joining, say, or the metadata moving);
+   * nowhere in the metadata log; anywhere in the page's own logs.
+   */
+  private retentionLimit(log: PartitionLog): number {
+    const hosted = this.running?.replicas?.hostedHighWatermark(log.topic, log.partition);
+    if (hosted !== undefined) return hosted;
+    if (log.topic === METADATA_TOPIC) return 0;
+    if (log.isReplica || this.running?.replicas?.managesTopic(log.topic)) return log.checkpointedHighWatermark;
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * The logs, for a direct change to one of `topic`'s. A cluster topic's logs, and the metadata
+   * log, are the cluster's: written, truncated or deleted around it, this copy would fork from
+   * the others unseen. That holds before the broker joins its cluster too.
    */
   private ownLogs(topic: string): LogManager {
-    if (this.running?.replicas?.managesTopic(topic)) {
+    const logs = this.logs();
+    const clusters = topic === METADATA_TOPIC || this.running?.replicas?.managesTopic(topic) || logs.hasReplicaOf(topic);
+    if (clusters) {
       throw new InvalidRequestError(
         `${topic} is a cluster topic: its logs change only through its replicas (send with a producer; delete records, change configs or delete the topic with the admin)`,
       );
     }
-    return this.logs();
+    return logs;
   }
 
   private replicas(): ReplicaManager {

@@ -29,7 +29,7 @@ export class MetadataLog {
   ) {}
 
   static async open(logs: LogManager): Promise<{ metadataLog: MetadataLog; stored: StoredMetadata }> {
-    const log = await logs.createPartition(METADATA_TOPIC, 0, { retentionMs: -1, retentionBytes: -1, maxMessageBytes: 64 * 1024 * 1024 });
+    const log = await logs.createPartition(METADATA_TOPIC, 0, { retentionMs: -1, retentionBytes: -1, maxMessageBytes: 64 * 1024 * 1024 }, { replica: true });
     const metadataLog = new MetadataLog(logs, log);
     const entries = await metadataLog.readAll();
     // What could not be read back is gone: the log must end where the quorum thinks it does.

@@ -180,16 +180,9 @@ export class ReplicaManager {
     });
   }
 
-  /**
-   * Where retention must stop in a log of this broker: below the replica's high watermark for a
-   * partition it hosts (Kafka deletes only below it, so nothing not yet on every in-sync replica
-   * goes), nowhere in a cluster topic's log it does not host (yet, or any more), and nothing
-   * else for a log of its own.
-   */
-  retentionLimit(topic: string, partition: number): number {
-    const hosted = this.partitions.get(partitionKey(topic, partition));
-    if (hosted) return hosted.highWatermark;
-    return this.options.node.image.topics.has(topic) ? 0 : Number.POSITIVE_INFINITY;
+  /** The high watermark of the replica this broker hosts for the partition, if it hosts one. */
+  hostedHighWatermark(topic: string, partition: number): number | undefined {
+    return this.partitions.get(partitionKey(topic, partition))?.highWatermark;
   }
 
   /** Whether the cluster's metadata names this topic: its logs are its replicas', not the page's. */
@@ -310,7 +303,7 @@ export class ReplicaManager {
       }
       return existing;
     }
-    const log = await this.options.logs.createPartition(topic.name, state.partition, config);
+    const log = await this.options.logs.createPartition(topic.name, state.partition, config, { replica: true });
     const partition = new Partition(this.brokerId, log, state, this.now, this.options.replicaLagTimeMaxMs);
     this.partitions.set(key, partition);
     return partition;

@@ -25,15 +25,18 @@ export class LogManager {
     return manager;
   }
 
-  /** Creates the partition's log, or returns the existing one (creation is idempotent). */
-  async createPartition(topic: string, partition: number, config: Partial<LogConfig> = {}): Promise<PartitionLog> {
+  /**
+   * Creates the partition's log, or returns the existing one (creation is idempotent).
+   * `replica`: the cluster makes it (a partition replica or the metadata log), not the page.
+   */
+  async createPartition(topic: string, partition: number, config: Partial<LogConfig> = {}, { replica = false } = {}): Promise<PartitionLog> {
     validateTopicName(topic);
     if (!Number.isSafeInteger(partition) || partition < 0) {
       throw new RangeError(`partition must be a non-negative integer, got ${partition}`);
     }
     const existing = this.logs.get(partitionKey(topic, partition));
     if (existing) return existing;
-    const meta = { topic, partition, logStartOffset: 0, epochs: [], config: resolveLogConfig(config) };
+    const meta = { topic, partition, logStartOffset: 0, epochs: [], config: resolveLogConfig(config), ...(replica ? { replica } : {}) };
     await this.store.write({ topic, partition, meta });
     const log = new PartitionLog(this.store, { meta, entries: [] });
     this.logs.set(partitionKey(topic, partition), log);
@@ -46,13 +49,19 @@ export class LogManager {
     return log;
   }
 
+  /** Whether any of `topic`'s logs here was made for the cluster (see createPartition). */
+  hasReplicaOf(topic: string): boolean {
+    return [...this.logs.values()].some((log) => log.topic === topic && log.isReplica);
+  }
+
   has(topic: string, partition: number): boolean {
     return this.logs.has(partitionKey(topic, partition));
   }
 
   async deletePartition(topic: string, partition: number): Promise<void> {
-    this.get(topic, partition);
-    await this.store.removePartition(topic, partition);
+    // Through the log's own queue: a write queued before (an append, a checkpoint) goes first,
+    // and none queued after can put its row back.
+    await this.get(topic, partition).remove();
     this.logs.delete(partitionKey(topic, partition));
   }
 
@@ -66,8 +75,8 @@ export class LogManager {
    * Retention over every log. `limitOf` gives the offset a log's retention must stay below
    * (a replica's high watermark, as Kafka deletes only segments below it); no limit by default.
    */
-  async applyRetention(nowMs: number, limitOf: (topic: string, partition: number) => number = () => Number.POSITIVE_INFINITY): Promise<RetentionResult[]> {
-    return Promise.all([...this.logs.values()].map((log) => log.applyRetention(nowMs, limitOf(log.topic, log.partition))));
+  async applyRetention(nowMs: number, limitOf: (log: PartitionLog) => number = () => Number.POSITIVE_INFINITY): Promise<RetentionResult[]> {
+    return Promise.all([...this.logs.values()].map((log) => log.applyRetention(nowMs, limitOf(log))));
   }
 
   close(): void {

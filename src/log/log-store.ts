@@ -23,6 +23,8 @@ export interface PartitionMeta {
   readonly config: LogConfig;
   /** The replica's high watermark as last checkpointed (Kafka's replication-offset-checkpoint). */
   readonly highWatermark?: number;
+  /** Made for the cluster (a partition replica or the metadata log), not by the page's own calls. */
+  readonly replica?: boolean;
 }
 
 export interface StoredPartition {

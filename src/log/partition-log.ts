@@ -1,4 +1,4 @@
-import { InvalidRecordError, OffsetOutOfRangeError, RecordTooLargeError } from '../errors';
+import { InvalidRecordError, OffsetOutOfRangeError, RecordTooLargeError, UnknownTopicOrPartitionError } from '../errors';
 import {
   decodeRecordBatch,
   encodeRecordBatch,
@@ -79,6 +79,9 @@ export const DEFAULT_READ_MAX_BYTES = 50 * 1024 * 1024;
  */
 const PARALLEL_READS = 4;
 const PARALLEL_READ_MIN_BYTES = 1024 * 1024;
+/** Reads of at least READ_AHEAD_MIN_BYTES, by readers asking for at most READ_AHEAD_MAX_BYTES, read the next ahead. */
+const READ_AHEAD_MIN_BYTES = 256 * 1024;
+const READ_AHEAD_MAX_BYTES = 8 * 1024 * 1024;
 /** The newest committed bytes of each log kept in memory for readers at its end. */
 const TAIL_CACHE_BYTES = 4 * 1024 * 1024;
 
@@ -113,6 +116,8 @@ export class PartitionLog {
   private readAhead: { readonly first: number; readonly last: number; readonly rows: Promise<Uint8Array[]> } | undefined;
   private entries: BatchEntry[];
   private meta: PartitionMeta;
+  /** Removed from the store: a write still queued behind the removal must not bring it back. */
+  private removed = false;
   private sizeBytes: number;
 
   constructor(private readonly store: LogStore, stored: StoredPartition) {
@@ -169,7 +174,7 @@ export class PartitionLog {
     const batches = records instanceof Uint8Array ? splitRecordBatches(records) : records.flatMap(splitRecordBatches);
     if (batches.length === 0) throw new InvalidRecordError('no record batch to append');
     const headers = batches.map((batch) => this.checkBatchHeader(batch));
-    return this.queue.run(() => this.appendChecked(batches, headers, options));
+    return this.serially(() => this.appendChecked(batches, headers, options));
   }
 
   /** Reads whole batches from the one holding `offset`, up to `maxBytes`. */
@@ -193,7 +198,7 @@ export class PartitionLog {
   /** Removes every record at or past `offset` (leader-epoch truncation of a follower). */
   async truncateTo(offset: number): Promise<void> {
     requireOffset(offset);
-    return this.queue.run(async () => {
+    return this.serially(async () => {
       if (offset >= this.logEndOffset) return;
       if (offset <= this.logStartOffset) return this.truncateFullyAndStartAt(offset);
       const index = this.entries.findIndex((entry) => entry.lastOffset >= offset);
@@ -212,7 +217,7 @@ export class PartitionLog {
   /** Kafka's DeleteRecords: moves the log start to `offset`, dropping batches wholly before it. */
   async deleteRecordsBefore(offset: number): Promise<number> {
     requireOffset(offset);
-    return this.queue.run(async () => {
+    return this.serially(async () => {
       if (offset > this.logEndOffset) throw this.outOfRange(offset);
       if (offset > this.logStartOffset) await this.advanceStart(offset);
       return this.logStartOffset;
@@ -224,7 +229,7 @@ export class PartitionLog {
    * retention.bytes, never at or past `maxOffset` (the high watermark, once there is one).
    */
   applyRetention(nowMs: number, maxOffset = Number.POSITIVE_INFINITY): Promise<RetentionResult> {
-    return this.queue.run(async () => {
+    return this.serially(async () => {
       const { retentionMs, retentionBytes } = this.meta.config;
       let excessBytes = retentionBytes < 0 ? 0 : this.sizeBytes - retentionBytes;
       let count = 0;
@@ -249,6 +254,21 @@ export class PartitionLog {
     return endOffsetForEpoch(this.meta.epochs, epoch, this.logEndOffset);
   }
 
+  /** Whether the cluster made this log (a replica or the metadata log), not the page. */
+  get isReplica(): boolean {
+    return this.meta.replica === true;
+  }
+
+  /** Deletes the log from the store, after whatever is queued on it; nothing queued later writes. */
+  remove(): Promise<void> {
+    return this.serially(async () => {
+      await this.store.removePartition(this.topic, this.partition);
+      this.removed = true;
+      this.readAhead = undefined;
+      this.tail.clear();
+    });
+  }
+
   /** The high watermark last checkpointed for this replica (0 if none). */
   get checkpointedHighWatermark(): number {
     return this.meta.highWatermark ?? 0;
@@ -256,19 +276,29 @@ export class PartitionLog {
 
   /** Stores the replica's high watermark, if it moved, so a restart serves consumers at once. */
   checkpointHighWatermark(offset: number): Promise<void> {
-    return this.queue.run(async () => {
-      if (offset === this.checkpointedHighWatermark) return;
-      const meta = { ...this.meta, highWatermark: offset };
+    return this.serially(async () => {
+      // Taken before a truncation that ran first in the queue, it must not outgrow the log.
+      const highWatermark = Math.min(offset, this.logEndOffset);
+      if (highWatermark === this.checkpointedHighWatermark) return;
+      const meta = { ...this.meta, highWatermark };
       await this.store.write({ topic: this.topic, partition: this.partition, meta });
       this.meta = meta;
     });
   }
 
   updateConfig(config: LogConfig): Promise<void> {
-    return this.queue.run(async () => {
+    return this.serially(async () => {
       const meta = { ...this.meta, config };
       await this.store.write({ topic: this.topic, partition: this.partition, meta });
       this.meta = meta;
+    });
+  }
+
+  /** Changes one at a time, in order; none after the log was removed. */
+  private serially<T>(change: () => Promise<T>): Promise<T> {
+    return this.queue.run(() => {
+      if (this.removed) throw new UnknownTopicOrPartitionError(this.topic, this.partition);
+      return change();
     });
   }
 
@@ -344,23 +374,22 @@ export class PartitionLog {
   private async rowsOf(wanted: readonly BatchEntry[], maxBytes: number, maxOffset: number): Promise<Uint8Array[]> {
     const ahead = this.readAhead;
     const claimed = ahead && ahead.first === wanted[0]!.baseOffset && ahead.last === wanted.at(-1)!.baseOffset;
-    if (claimed) this.readAhead = undefined;
+    // One not claimed by the next read is let go: another reader moved elsewhere.
+    this.readAhead = undefined;
     const rows = claimed ? ahead.rows.catch(() => this.readRows(wanted)) : this.readRows(wanted);
     const bytes = wanted.reduce((sum, entry) => sum + entry.sizeBytes, 0);
-    if (bytes >= PARALLEL_READ_MIN_BYTES) this.startReadAhead(wanted.at(-1)!.lastOffset + 1, maxBytes, maxOffset);
+    // Readers asking for more than READ_AHEAD_MAX_BYTES at a time get no read-ahead: held, it would pin that much.
+    if (bytes >= READ_AHEAD_MIN_BYTES && maxBytes <= READ_AHEAD_MAX_BYTES) this.startReadAhead(wanted.at(-1)!.lastOffset + 1, maxBytes, maxOffset);
     return rows;
   }
 
   private startReadAhead(offset: number, maxBytes: number, maxOffset: number): void {
     if (offset >= this.logEndOffset) return;
     const next = this.batchesFor(offset, maxBytes, maxOffset);
-    if (next.length === 0 || this.tail.read(next)) return;
-    const first = next[0]!.baseOffset;
-    const last = next.at(-1)!.baseOffset;
-    if (this.readAhead?.first === first && this.readAhead.last === last) return;
+    if (next.length === 0 || this.tail.holds(next)) return;
     const rows = this.readRows(next);
     rows.catch(() => undefined); // a failed read-ahead is read again when asked for
-    this.readAhead = { first, last, rows };
+    this.readAhead = { first: next[0]!.baseOffset, last: next.at(-1)!.baseOffset, rows };
   }
 
   private async readRows(wanted: readonly BatchEntry[]): Promise<Uint8Array[]> {

@@ -50,6 +50,13 @@ export class TailCache {
     return copies;
   }
 
+  /** Whether read(wanted) would be served, without copying anything. */
+  holds(wanted: readonly BatchEntry[]): boolean {
+    const first = wanted[0];
+    const at = first ? this.indexOf(first.baseOffset) : -1;
+    return at >= 0 && at + wanted.length <= this.batches.length && wanted.every((entry, i) => this.batches[at + i]!.entry.baseOffset === entry.baseOffset);
+  }
+
   /** The log start moved to `offset`: batches wholly below it go. */
   dropBefore(offset: number): void {
     while (this.batches[0] && this.batches[0].entry.lastOffset < offset) this.bytes -= this.batches.shift()!.bytes.byteLength;

@@ -367,6 +367,7 @@ test("a cluster topic's logs change only through its replicas, and retention del
       truncateTo: await refusal(() => broker.truncateTo('ticks', 0, 0)),
       deleteRecordsBefore: await refusal(() => broker.deleteRecordsBefore('ticks', 0, 20)),
       deletePartition: await refusal(() => broker.deletePartition('ticks', 0)),
+      metadataLog: await refusal(() => broker.append('__cluster_metadata', 0, new Uint8Array(100))),
     };
     // A log of the tab's own is still the page's to change.
     await broker.createPartition('scratch', 0);
@@ -383,6 +384,7 @@ test("a cluster topic's logs change only through its replicas, and retention del
     truncateTo: 'InvalidRequestError',
     deleteRecordsBefore: 'InvalidRequestError',
     deletePartition: 'InvalidRequestError',
+    metadataLog: 'InvalidRequestError',
   });
   expect(outcome.ownLog).toBe('done');
   expect([outcome.before.logStartOffset, outcome.before.highWatermark, outcome.before.logEndOffset]).toEqual([0, 10, 20]);

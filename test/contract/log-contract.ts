@@ -428,6 +428,20 @@ export const logContract: ContractCase[] = [
     },
   },
   {
+    name: 'a write queued on a log before it is deleted does not bring it back',
+    async run(h) {
+      let { manager, log } = await withLog(h);
+      await log.append(makeBatch(10, 0));
+      const checkpoint = log.checkpointHighWatermark(10); // queued, not yet written
+      await manager.deletePartition(TOPIC, 0);
+      await checkpoint.catch(() => undefined);
+      await rejects(() => log.append(makeBatch(1, 10)), UnknownTopicOrPartitionError);
+      manager = await restart(h, manager);
+      expect(manager.has(TOPIC, 0)).to.equal(false);
+      manager.close();
+    },
+  },
+  {
     name: 'deleting a partition removes its log and leaves the others',
     async run(h) {
       let manager = await open(h);
