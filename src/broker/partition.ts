@@ -327,6 +327,10 @@ export class Partition {
   // ---------------------------------------------------------------- internals
 
   private divergence(offset: number, lastFetchedEpoch: number): FetchResult['divergingEpoch'] {
+    // Past our end with no epoch to compare: a log that is not this partition's history (left
+    // from a deleted topic of the same name, say). Counted as caught up, it would let the high
+    // watermark pass records it lacks; truncated to nothing, it fetches everything again.
+    if (offset > this.log.logEndOffset && lastFetchedEpoch < 0) return { epoch: UNDEFINED_EPOCH, endOffset: this.log.logEndOffset };
     if (offset === 0 || lastFetchedEpoch < 0) return null;
     const entry = this.log.endOffsetForEpoch(lastFetchedEpoch);
     if (entry.epoch === lastFetchedEpoch && entry.startOffset >= offset) return null;
