@@ -46,6 +46,13 @@ export class PeerRpc {
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = correlationId >= MAX_CORRELATION_ID ? 1 : correlationId + 1;
     const { body, blobs = [] } = message;
+    let frame: Uint8Array;
+    try {
+      // Encoded first: a request that cannot be encoded fails without leaving a pending entry behind.
+      frame = encodeFrame({ kind: FrameKind.Request, apiKey, apiVersion: 0, correlationId, errorCode: 0, body, blobs });
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     return new Promise<RpcMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
@@ -55,9 +62,7 @@ export class PeerRpc {
       // A request that cannot leave fails now, not at its timeout: a follower whose link to a new
       // leader is not up yet would otherwise sit out its whole fetch timeout (3.5 s) instead of
       // retrying after its backoff, and every acks=all write would wait for it.
-      this.send(to, encodeFrame({ kind: FrameKind.Request, apiKey, apiVersion: 0, correlationId, errorCode: 0, body, blobs })).catch(() =>
-        this.settle(correlationId, (pending) => pending.reject(new PeerLinkDownError(to))),
-      );
+      this.send(to, frame).catch(() => this.settle(correlationId, (pending) => pending.reject(new PeerLinkDownError(to))));
     });
   }
 
