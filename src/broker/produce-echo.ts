@@ -22,38 +22,64 @@ function identityOf(header: Uint8Array): { key: string; size: number } | null {
   return { key: `${batch.producerId}:${batch.producerEpoch}:${batch.baseSequence}:${batch.size}`, size: batch.size };
 }
 
-/** The follower's side: batches this broker sent to leaders, until they come back as headers. */
+/**
+ * The follower's side: batches this broker sent to leaders, until they come back as headers.
+ * An echo comes back with the follower's next fetch, within milliseconds; a batch that has not
+ * come back within `maxAgeMs` never will (its produce failed, say), and the batches sent to a
+ * partition's previous leader never come back as headers from the next one.
+ */
 export class SentBatches {
-  private readonly batches = new Map<string, Uint8Array>();
+  private readonly batches = new Map<string, { readonly bytes: Uint8Array; readonly at: number }>();
   private bytes = 0;
 
-  constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
+  constructor(
+    private readonly maxBytes = 32 * 1024 * 1024,
+    private readonly maxAgeMs = 30_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** A produce request's records on their way to a remote leader (one whole batch, else ignored). */
   remember(topic: string, partition: number, records: Uint8Array): void {
+    this.forgetOlderThan(this.now() - this.maxAgeMs);
     const identity = identityOf(records);
     if (identity === null || identity.size !== records.byteLength || records.byteLength > this.maxBytes) return;
-    const key = `${topic}\u0000${partition}\u0000${identity.key}`;
+    const key = `${partitionPrefix(topic, partition)}${identity.key}`;
     if (this.batches.has(key)) return; // a retry of the same batch: the same bytes
-    this.batches.set(key, records);
+    this.batches.set(key, { bytes: records, at: this.now() });
     this.bytes += records.byteLength;
     // Oldest first: a batch never echoed (its produce failed, say) goes when space is needed.
     for (const [oldest, batch] of this.batches) {
       if (this.bytes <= this.maxBytes) break;
-      this.batches.delete(oldest);
-      this.bytes -= batch.byteLength;
+      this.forget(oldest, batch.bytes);
     }
+  }
+
+  /** The partition has a new leader: nothing sent to the previous one comes back as a header. */
+  forgetPartition(topic: string, partition: number): void {
+    const prefix = partitionPrefix(topic, partition);
+    for (const [key, batch] of this.batches) if (key.startsWith(prefix)) this.forget(key, batch.bytes);
+  }
+
+  private forgetOlderThan(time: number): void {
+    for (const [key, batch] of this.batches) {
+      if (batch.at >= time) break; // in the order remembered: the rest are younger
+      this.forget(key, batch.bytes);
+    }
+  }
+
+  private forget(key: string, bytes: Uint8Array): void {
+    this.batches.delete(key);
+    this.bytes -= bytes.byteLength;
   }
 
   /** The whole batch for the leader's `header`, with that header, if this broker sent it; once. */
   take(topic: string, partition: number, header: Uint8Array): Uint8Array | undefined {
     const identity = identityOf(header);
     if (identity === null || header.byteLength !== BATCH_HEADER_SIZE) return undefined;
-    const key = `${topic}\u0000${partition}\u0000${identity.key}`;
-    const sent = this.batches.get(key);
+    const key = `${partitionPrefix(topic, partition)}${identity.key}`;
+    const sent = this.batches.get(key)?.bytes;
     if (!sent) return undefined;
-    this.batches.delete(key);
-    this.bytes -= sent.byteLength;
+    this.forget(key, sent);
     const whole = new Uint8Array(sent.byteLength);
     whole.set(sent);
     whole.set(header, 0);
@@ -63,6 +89,10 @@ export class SentBatches {
   get size(): number {
     return this.batches.size;
   }
+}
+
+function partitionPrefix(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}\u0000`;
 }
 
 /** The leader's side: which broker sent each recent batch of one partition, by base offset. */

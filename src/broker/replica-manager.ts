@@ -287,6 +287,7 @@ export class ReplicaManager {
       partition.close();
       this.partitions.delete(key);
       this.fetchers.delete(key);
+      this.sent.forgetPartition(partition.topic, partition.partition);
       // The topic was deleted, or this broker is no longer a replica: its copy goes.
       if (this.options.logs.has(partition.topic, partition.partition)) await this.options.logs.deletePartition(partition.topic, partition.partition);
     }
@@ -317,6 +318,7 @@ export class ReplicaManager {
     const current = this.fetchers.get(key);
     if (current?.description === token.description) return;
     this.fetchers.set(key, token);
+    this.sent.forgetPartition(partition.topic, partition.partition);
     const running = () => !this.closed && this.fetchers.get(key) === token && !partition.isLeader && partition.leaderEpoch === epoch;
     void (async () => {
       while (running()) {

@@ -60,6 +60,24 @@ describe('produce echo', () => {
     expect(sent.take('t', 0, stored(first, 0, 0).subarray(0, BATCH_HEADER_SIZE))).toBeUndefined();
   });
 
+  it('forgets batches that never came back within its age limit, and those sent to a partition before its leader changed', () => {
+    let now = 1_000;
+    const sent = new SentBatches(1024 * 1024, 30_000, () => now);
+    const old = produced(0, ['old']);
+    sent.remember('t', 0, old);
+    now += 20_000;
+    const other = produced(1, ['other partition']);
+    sent.remember('t', 1, other);
+    now += 15_000; // the first is 35 s old now, the second 15 s
+    sent.remember('t', 1, produced(2, ['new']));
+    expect(sent.size).toBe(2);
+    expect(sent.take('t', 0, stored(old, 0, 0).subarray(0, BATCH_HEADER_SIZE))).toBeUndefined();
+
+    sent.forgetPartition('t', 1);
+    expect(sent.size).toBe(0);
+    expect(sent.take('t', 1, stored(other, 0, 0).subarray(0, BATCH_HEADER_SIZE))).toBeUndefined();
+  });
+
   it('the leader sends headers alone for the follower that produced them, whole batches otherwise', () => {
     const origins = new BatchOrigins();
     const batches = [stored(produced(0, ['a']), 0, 2), stored(produced(1, ['b']), 1, 2), stored(produced(0, ['c'], 9), 2, 2)];
