@@ -9,6 +9,7 @@
 import { InvalidRequestError, NotLeaderOrFollowerError, OutOfOrderSequenceError, TabkaError, UnknownTopicOrPartitionError } from '../errors';
 import type { MetadataImage, TopicImage } from '../cluster/metadata-image';
 import type { LogConfig } from '../log/log-config';
+import type { PartitionLog } from '../log/partition-log';
 import type { LogManager } from '../log/log-manager';
 import { partitionKey } from '../log/log-store';
 import { ApiKey } from '../protocol/api-keys';
@@ -304,10 +305,30 @@ export class ReplicaManager {
       }
       return existing;
     }
-    const log = await this.options.logs.createPartition(topic.name, state.partition, config, { replica: true });
+    const log = await this.replicaLog(topic.name, state.partition, config);
     const partition = new Partition(this.brokerId, log, state, this.now, this.options.replicaLagTimeMaxMs);
     this.partitions.set(key, partition);
     return partition;
+  }
+
+  /**
+   * The replica's log. One the page made under this name (records and no leader epoch: no
+   * leader ever wrote it) is not this partition's history, and as this broker's copy it would
+   * be served or fetched onto as if it were: it goes, and the replica starts empty, as Kafka
+   * discards a stale log. A replica's log from before logs were marked is kept, and marked.
+   */
+  private async replicaLog(topic: string, partition: number, config: Partial<LogConfig>): Promise<PartitionLog> {
+    const logs = this.options.logs;
+    const existing = logs.has(topic, partition) ? logs.get(topic, partition) : undefined;
+    if (existing && !existing.isReplica) {
+      if (existing.epochs.length === 0 && existing.logEndOffset > 0) {
+        console.warn(`tabka: ${topic}-${partition} is now a cluster topic's replica; the page's own log of that name is deleted`);
+        await logs.deletePartition(topic, partition);
+      } else {
+        await existing.markReplica();
+      }
+    }
+    return logs.createPartition(topic, partition, config, { replica: true });
   }
 
   /** One fetch loop per followed partition and leader epoch; a newer epoch's loop replaces it. */

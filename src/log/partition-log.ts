@@ -259,6 +259,16 @@ export class PartitionLog {
     return this.meta.replica === true;
   }
 
+  /** Marks a log the cluster adopts as its own (one made before logs were marked). */
+  markReplica(): Promise<void> {
+    return this.serially(async () => {
+      if (this.isReplica) return;
+      const meta = { ...this.meta, replica: true };
+      await this.store.write({ topic: this.topic, partition: this.partition, meta });
+      this.meta = meta;
+    });
+  }
+
   /** Deletes the log from the store, after whatever is queued on it; nothing queued later writes. */
   remove(): Promise<void> {
     return this.serially(async () => {

@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import type { Page } from '@playwright/test';
 import type { Tabka } from '../../src/index';
+import { encodeRecordBatch } from '../../src/protocol/record-batch';
 import { formCluster, hangTab, joinTab } from './cluster-tab';
 
 type ClusterWindow = Window & { tabka: Tabka };
@@ -392,4 +393,27 @@ test("a cluster topic's logs change only through its replicas, and retention del
   // follower never fetched stay until it has them (or leaves the ISR).
   expect([outcome.after.logStartOffset, outcome.after.logEndOffset]).toEqual([10, 20]);
   await followerTab.close({ runBeforeUnload: false }).catch(() => undefined);
+});
+
+test("a page's own log is not taken for a cluster topic's history when a topic of that name is created", async ({ context }) => {
+  const [tab] = (await formCluster(context, `data-stale-${Date.now()}`, 1)) as [Page];
+  const oldRecords = encodeRecordBatch(['old-0', 'old-1', 'old-2', 'old-3', 'old-4'].map((v) => ({ key: null, value: new TextEncoder().encode(v), timestamp: Date.now() })));
+  const values = await tab.evaluate(async (oldBytes) => {
+    const { tabka } = window as unknown as ClusterWindow;
+    // The page's own log, written before the cluster had a topic of that name.
+    await tabka.broker.createPartition('later', 0);
+    await tabka.broker.append('later', 0, new Uint8Array(oldBytes));
+    await tabka.admin().createTopics({ topics: [{ topic: 'later', numPartitions: 1, replicationFactor: 1 }] });
+    await tabka.producer().send({ topic: 'later', messages: ['new-0', 'new-1', 'new-2'].map((value) => ({ value })), acks: -1 });
+    const consumer = tabka.consumer({ groupId: 'stale-check' });
+    await consumer.subscribe({ topic: 'later', fromBeginning: true });
+    const seen: string[] = [];
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(`${message.offset}:${new TextDecoder().decode(message.value!)}`) });
+    const deadline = Date.now() + 10_000;
+    while (seen.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await consumer.stop();
+    return seen;
+  }, Array.from(oldRecords));
+  expect(values).toEqual(['0:new-0', '1:new-1', '2:new-2']);
 });
