@@ -211,24 +211,26 @@ export class BrokerService {
     const hosted = this.running?.replicas?.hostedHighWatermark(log.topic, log.partition);
     if (hosted !== undefined) return hosted;
     if (log.topic === METADATA_TOPIC) return 0;
-    if (log.isReplica || this.running?.replicas?.managesTopic(log.topic)) return log.checkpointedHighWatermark;
-    return Number.POSITIVE_INFINITY;
+    return this.clusterOwns(log.topic) ? log.checkpointedHighWatermark : Number.POSITIVE_INFINITY;
   }
 
   /**
-   * The logs, for a direct change to one of `topic`'s. A cluster topic's logs, and the metadata
-   * log, are the cluster's: written, truncated or deleted around it, this copy would fork from
-   * the others unseen. That holds before the broker joins its cluster too.
+   * The logs, for a direct change to one of `topic`'s, which must be the page's own (see
+   * clusterOwns): written, truncated or deleted around the cluster, a replica would fork from
+   * the others unseen.
    */
   private ownLogs(topic: string): LogManager {
-    const logs = this.logs();
-    const clusters = topic === METADATA_TOPIC || this.running?.replicas?.managesTopic(topic) || logs.hasReplicaOf(topic);
-    if (clusters) {
+    if (this.clusterOwns(topic)) {
       throw new InvalidRequestError(
         `${topic} is a cluster topic: its logs change only through its replicas (send with a producer; delete records, change configs or delete the topic with the admin)`,
       );
     }
-    return logs;
+    return this.logs();
+  }
+
+  /** The metadata log, a topic the metadata names, or logs the cluster made here (before joining too). */
+  private clusterOwns(topic: string): boolean {
+    return topic === METADATA_TOPIC || this.running?.replicas?.managesTopic(topic) === true || this.logs().hasReplicaOf(topic);
   }
 
   private replicas(): ReplicaManager {

@@ -272,14 +272,14 @@ export class Partition {
   async appendFromLeader(batches: readonly Uint8Array[], leaderHighWatermark: number): Promise<void> {
     await this.writes.run(async () => {
       // A fetch may start inside a batch we already hold the head of: skip what we have.
-      const missing = batches.flatMap(splitRecordBatches).filter((batch) => {
-        const header = readBatchHeader(batch);
-        return header.baseOffset + header.lastOffsetDelta >= this.log.logEndOffset;
-      });
+      const missing = batches
+        .flatMap(splitRecordBatches)
+        .map((batch) => ({ batch, header: readBatchHeader(batch) }))
+        .filter(({ header }) => header.baseOffset + header.lastOffsetDelta >= this.log.logEndOffset);
       if (missing.length > 0) {
         // All of them in one storage transaction: under load a fetch brings several batches.
-        const appended = await this.log.append(missing, { assignOffsets: false });
-        this.recordProducers(missing.map(readBatchHeader), appended.baseOffset);
+        const appended = await this.log.append(missing.map(({ batch }) => batch), { assignOffsets: false });
+        this.recordProducers(missing.map(({ header }) => header), appended.baseOffset);
       }
       this.learnHighWatermark(Math.min(leaderHighWatermark, this.log.logEndOffset));
       this.notify();

@@ -368,7 +368,6 @@ export class Consumer {
    * Offsets given as a function are read when the commit's turn comes.
    */
   private commit(offsets: readonly OffsetToCommit[] | (() => readonly OffsetToCommit[])): Promise<void> {
-    if (Array.isArray(offsets) && offsets.length === 0) return this.commitChain;
     const done = this.commitChain.then(async () => {
       const toCommit = typeof offsets === 'function' ? offsets() : offsets;
       if (toCommit.length === 0) return;

@@ -207,8 +207,7 @@ export class PartitionLog {
       const meta = { ...this.meta, epochs: truncateEpochsFromEnd(this.meta.epochs, offset) };
       await this.store.write({ topic: this.topic, partition: this.partition, deleteFrom: straddling.baseOffset, put, meta });
       this.entries = [...this.entries.slice(0, index), ...put.map((batch) => batch.entry)];
-      this.tail.clear();
-      this.readAhead = undefined;
+      this.forgetCachedRows();
       this.meta = meta;
       this.recountSize();
     });
@@ -262,10 +261,7 @@ export class PartitionLog {
   /** Marks a log the cluster adopts as its own (one made before logs were marked). */
   markReplica(): Promise<void> {
     return this.serially(async () => {
-      if (this.isReplica) return;
-      const meta = { ...this.meta, replica: true };
-      await this.store.write({ topic: this.topic, partition: this.partition, meta });
-      this.meta = meta;
+      if (!this.isReplica) await this.replaceMeta({ replica: true });
     });
   }
 
@@ -274,8 +270,7 @@ export class PartitionLog {
     return this.serially(async () => {
       await this.store.removePartition(this.topic, this.partition);
       this.removed = true;
-      this.readAhead = undefined;
-      this.tail.clear();
+      this.forgetCachedRows();
     });
   }
 
@@ -289,19 +284,25 @@ export class PartitionLog {
     return this.serially(async () => {
       // Taken before a truncation that ran first in the queue, it must not outgrow the log.
       const highWatermark = Math.min(offset, this.logEndOffset);
-      if (highWatermark === this.checkpointedHighWatermark) return;
-      const meta = { ...this.meta, highWatermark };
-      await this.store.write({ topic: this.topic, partition: this.partition, meta });
-      this.meta = meta;
+      if (highWatermark !== this.checkpointedHighWatermark) await this.replaceMeta({ highWatermark });
     });
   }
 
   updateConfig(config: LogConfig): Promise<void> {
-    return this.serially(async () => {
-      const meta = { ...this.meta, config };
-      await this.store.write({ topic: this.topic, partition: this.partition, meta });
-      this.meta = meta;
-    });
+    return this.serially(() => this.replaceMeta({ config }));
+  }
+
+  /** Stores the log's meta row with `change`, then takes it as the log's own. */
+  private async replaceMeta(change: Partial<PartitionMeta>): Promise<void> {
+    const meta = { ...this.meta, ...change };
+    await this.store.write({ topic: this.topic, partition: this.partition, meta });
+    this.meta = meta;
+  }
+
+  /** The log's rows changed under the tail cache and the read-ahead: neither may serve them. */
+  private forgetCachedRows(): void {
+    this.tail.clear();
+    this.readAhead = undefined;
   }
 
   /** Changes one at a time, in order; none after the log was removed. */
@@ -433,8 +434,7 @@ export class PartitionLog {
     const meta = { ...this.meta, logStartOffset: offset, epochs: truncateEpochsFromEnd(this.meta.epochs, offset) };
     await this.store.write({ topic: this.topic, partition: this.partition, deleteBelow: Number.POSITIVE_INFINITY, meta });
     this.entries = [];
-    this.tail.clear();
-    this.readAhead = undefined;
+    this.forgetCachedRows();
     this.meta = meta;
     this.recountSize();
   }

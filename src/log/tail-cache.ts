@@ -37,24 +37,13 @@ export class TailCache {
    * one is cached. Copies, because a reader may transfer what it gets to another thread.
    */
   read(wanted: readonly BatchEntry[]): Uint8Array[] | null {
-    const first = wanted[0];
-    if (!first) return null;
-    const at = this.indexOf(first.baseOffset);
-    if (at < 0 || at + wanted.length > this.batches.length) return null;
-    const copies: Uint8Array[] = [];
-    for (let i = 0; i < wanted.length; i++) {
-      const cached = this.batches[at + i]!;
-      if (cached.entry.baseOffset !== wanted[i]!.baseOffset || cached.bytes.byteLength !== wanted[i]!.sizeBytes) return null;
-      copies.push(cached.bytes.slice());
-    }
-    return copies;
+    const at = this.positionOf(wanted);
+    return at < 0 ? null : wanted.map((_, i) => this.batches[at + i]!.bytes.slice());
   }
 
   /** Whether read(wanted) would be served, without copying anything. */
   holds(wanted: readonly BatchEntry[]): boolean {
-    const first = wanted[0];
-    const at = first ? this.indexOf(first.baseOffset) : -1;
-    return at >= 0 && at + wanted.length <= this.batches.length && wanted.every((entry, i) => this.batches[at + i]!.entry.baseOffset === entry.baseOffset);
+    return this.positionOf(wanted) >= 0;
   }
 
   /** The log start moved to `offset`: batches wholly below it go. */
@@ -65,6 +54,18 @@ export class TailCache {
   clear(): void {
     this.batches = [];
     this.bytes = 0;
+  }
+
+  /** Where `wanted` starts in the cache if every one of its batches is there, else -1. */
+  private positionOf(wanted: readonly BatchEntry[]): number {
+    const first = wanted[0];
+    const at = first ? this.indexOf(first.baseOffset) : -1;
+    if (at < 0 || at + wanted.length > this.batches.length) return -1;
+    const all = wanted.every((entry, i) => {
+      const cached = this.batches[at + i]!;
+      return cached.entry.baseOffset === entry.baseOffset && cached.bytes.byteLength === entry.sizeBytes;
+    });
+    return all ? at : -1;
   }
 
   private indexOf(baseOffset: number): number {
