@@ -28,6 +28,8 @@ export function describeClusterEvent({ event }: ClusterEventRecord): string {
       return `controller ready: metadata log ends at ${event.logEnd.offset}`;
     case 'truncated':
       return `metadata log truncated to ${event.offset} (it diverged from the controller's)`;
+    case 'replaced':
+      return `joined the cluster of broker ${event.from}: this broker's metadata came from a cluster founded apart, so it was replaced (${event.discarded} committed record(s) dropped)`;
     case 'metadataConflict':
       return `metadata record ${event.offset} did not apply: ${event.reason}`;
   }

@@ -222,6 +222,8 @@ export class ClusterMember {
   private stepQuorum(collector: OutputCollector, input: QuorumInput, now: number): QuorumOutput {
     const output = this.quorum.handle(input, now);
     collector.quorum(output);
+    // The log was another founding's: so was everything the image was built from.
+    if (output.events.some((event) => event.type === 'replaced')) this.committed = EMPTY_IMAGE;
     this.quorumWake = this.election.phase === 'stopped' ? null : output.wakeAt;
     this.applyCommitted(output.committed, output.committedFrom);
     for (const event of output.events) {

@@ -50,7 +50,8 @@
  * must come back under a new id, or it may acknowledge two claims in one epoch. A cluster
  * is founded by brokers that can hear each other: two brokers that each found a cluster
  * alone both use epoch 1, which no protocol without a fixed initial configuration can
- * prevent; when such clusters meet they merge into one.
+ * prevent; when such clusters meet they merge into one (and the metadata quorum replaces the
+ * absorbed brokers' logs, which epochs alone cannot tell apart: see MetadataQuorum).
  */
 import {
   EMPTY_VIEW,

@@ -6,7 +6,7 @@
  * checks every field, records included, and throws InvalidQuorumMessageError for anything else.
  */
 import { InvalidMetadataRecordError, TabkaError } from '../errors';
-import { MAX_EPOCH } from './election-messages';
+import { MAX_BROKER_ID, MAX_EPOCH } from './election-messages';
 import type { LogEnd } from './election-messages';
 import { parseMetadataRecord } from './metadata-records';
 import type { MetadataRecord } from './metadata-records';
@@ -15,6 +15,17 @@ import type { MetadataRecord } from './metadata-records';
 export interface MetadataEntry {
   readonly epoch: number;
   readonly record: MetadataRecord;
+}
+
+/**
+ * Which founding a log descends from: its first entry, the founding controller's LeaderChange.
+ * A broker founds a cluster at most once, so two logs with different origins share no history
+ * (two clusters founded apart); epochs alone cannot tell them apart, as both start at epoch 1.
+ * Null for an empty log.
+ */
+export interface LogOrigin {
+  readonly epoch: number;
+  readonly controllerId: number;
 }
 
 /** More entries than this in one response is refused: it bounds what a peer can make us parse. */
@@ -32,6 +43,8 @@ export interface FetchMessage {
   readonly highWatermark: number;
   /** A new controller collecting the freshest log from a voter: answer now, from any role. */
   readonly recovery: boolean;
+  /** The fetcher's log origin: a log of another founding matches nowhere, whatever its epochs. */
+  readonly origin: LogOrigin | null;
 }
 
 export type FetchError = 'notController' | 'notReady';
@@ -47,6 +60,8 @@ export interface FetchResponseMessage {
   /** Set when the fetcher's log diverges: truncate to at most this end, then fetch again. */
   readonly diverging: LogEnd | null;
   readonly error: FetchError | null;
+  /** The responder's log origin: a fetcher whose log has another one replaces its log with this one. */
+  readonly origin: LogOrigin | null;
 }
 
 export type QuorumMessage = FetchMessage | FetchResponseMessage;
@@ -98,6 +113,12 @@ function entries(value: unknown): MetadataEntry[] {
   });
 }
 
+function origin(value: unknown): LogOrigin | null {
+  if (value === null) return null;
+  const fields = object(value, 'origin');
+  return { epoch: int(fields, 'epoch', MAX_EPOCH), controllerId: int(fields, 'controllerId', MAX_BROKER_ID) };
+}
+
 /** Checks an untrusted value; throws InvalidQuorumMessageError, never anything else. */
 export function parseQuorumMessage(value: unknown): QuorumMessage {
   const fields = object(value, 'message');
@@ -113,6 +134,7 @@ export function parseQuorumMessage(value: unknown): QuorumMessage {
         lastEpoch: int(fields, 'lastEpoch', MAX_EPOCH),
         highWatermark: int(fields, 'highWatermark'),
         recovery,
+        origin: origin(fields['origin']),
       };
     }
     case 'FETCH_RESPONSE': {
@@ -127,6 +149,7 @@ export function parseQuorumMessage(value: unknown): QuorumMessage {
         entries: entries(fields['entries']),
         diverging: diverging === null ? null : { epoch: int(diverging, 'epoch', MAX_EPOCH), offset: int(diverging, 'offset') },
         error,
+        origin: origin(fields['origin']),
       };
     }
     default:

@@ -18,6 +18,11 @@
  *    answers no fetch and proposes nothing; if it cannot copy it in time it resigns.
  *  - A broker that acknowledged epoch E takes no entries from a controller of a lower epoch,
  *    so a voter's log cannot grow behind the new controller's back.
+ *  - Epochs name one controller only within one founding: two clusters founded apart both
+ *    start at epoch 1 (see ControllerElection). Every FETCH and answer carries the log's
+ *    origin (its founding LeaderChange); a log of another origin matches nowhere, and a
+ *    follower that finds itself following one replaces its own log whole, committed entries
+ *    too: the cluster it joined never had them.
  *
  * Simplifications: the log is held in memory and replayed from storage at start (a cluster's
  * metadata is small: no snapshots yet); one FETCH in flight per follower.
@@ -28,6 +33,7 @@ import type {
   FetchError,
   FetchMessage,
   FetchResponseMessage,
+  LogOrigin,
   MetadataEntry,
   QuorumMessage,
 } from './metadata-quorum-messages';
@@ -77,6 +83,11 @@ export type QuorumEvent =
   | { readonly type: 'recovering'; readonly epoch: number; readonly from: number; readonly target: LogEnd }
   | { readonly type: 'ready'; readonly epoch: number; readonly logEnd: LogEnd }
   | { readonly type: 'truncated'; readonly offset: number }
+  /**
+   * The log was another founding's (two clusters founded apart met): it was dropped whole,
+   * committed entries too, for the controller's. `discarded` entries were committed here.
+   */
+  | { readonly type: 'replaced'; readonly from: number; readonly discarded: number }
   | { readonly type: 'messageRejected'; readonly from: number; readonly reason: string };
 
 export interface QuorumOutput {
@@ -159,6 +170,13 @@ export class MetadataQuorum {
   }
   get entries(): readonly MetadataEntry[] {
     return this.log;
+  }
+  /** The founding this log descends from (see LogOrigin). */
+  get origin(): LogOrigin | null {
+    const first = this.log[0];
+    if (first === undefined) return null;
+    // Every log starts with its founding controller's LeaderChange; anything else is its own origin.
+    return { epoch: first.epoch, controllerId: first.record.type === 'LeaderChange' ? first.record.controllerId : 0 };
   }
   get logEnd(): LogEnd {
     return { epoch: this.log.at(-1)?.epoch ?? 0, offset: this.log.length };
@@ -265,6 +283,8 @@ export class MetadataQuorum {
   private divergence(request: FetchMessage): LogEnd | null {
     const { offset, lastEpoch } = request;
     if (offset === 0) return null;
+    // Another founding's log matches ours nowhere, whatever its epochs say.
+    if (!sameOrigin(request.origin, this.origin)) return { epoch: 0, offset: 0 };
     if (offset <= this.log.length && this.log[offset - 1]?.epoch === lastEpoch) return null;
     return this.endForEpoch(lastEpoch);
   }
@@ -289,6 +309,7 @@ export class MetadataQuorum {
       entries,
       diverging,
       error: null,
+      origin: this.origin,
     });
   }
 
@@ -301,6 +322,7 @@ export class MetadataQuorum {
       entries: [],
       diverging: null,
       error,
+      origin: this.origin,
     });
   }
 
@@ -319,7 +341,11 @@ export class MetadataQuorum {
       this.nextFetchAt = now + this.retryBackoffMs;
       return;
     }
-    if (response.diverging !== null) {
+    if (response.origin !== null && this.log.length > 0 && !sameOrigin(response.origin, this.origin)) {
+      // We hold another founding's history: the cluster we now follow never had it. Committed
+      // or not, it goes, as a Kafka broker of another cluster.id could not join at all.
+      this.replaceLog(from);
+    } else if (response.diverging !== null) {
       this.truncate(Math.min(response.diverging.offset, this.endForEpoch(response.diverging.epoch).offset));
     } else if (response.offset === this.log.length && response.entries.length > 0) {
       this.append(response.entries);
@@ -339,6 +365,14 @@ export class MetadataQuorum {
     this.log.length = offset;
     this.writes.push({ type: 'truncate', offset });
     this.events.push({ type: 'truncated', offset });
+  }
+
+  private replaceLog(from: number): void {
+    const discarded = this.hw;
+    this.log.length = 0;
+    this.hw = 0;
+    this.writes.push({ type: 'truncate', offset: 0 }, { type: 'highWatermark', offset: 0 });
+    this.events.push({ type: 'replaced', from, discarded });
   }
 
   private append(entries: readonly MetadataEntry[]): void {
@@ -366,6 +400,7 @@ export class MetadataQuorum {
       lastEpoch: this.log[offset - 1]?.epoch ?? 0,
       highWatermark: this.hw,
       recovery: this._role === 'recovering',
+      origin: this.origin,
     });
   }
 
@@ -485,4 +520,8 @@ export class MetadataQuorum {
 /** Raft's "more up to date": a later last epoch, or the same epoch and a longer log. */
 export function compareLogEnds(a: LogEnd, b: LogEnd): number {
   return a.epoch !== b.epoch ? a.epoch - b.epoch : a.offset - b.offset;
+}
+
+function sameOrigin(a: LogOrigin | null, b: LogOrigin | null): boolean {
+  return a?.epoch === b?.epoch && a?.controllerId === b?.controllerId;
 }

@@ -145,6 +145,31 @@ describe('metadata quorum', () => {
     expect(bench.node(5).isReady).toBe(false);
   });
 
+  it('replaces a log of another founding whole, committed entries too, and never counts it as matching', () => {
+    // Two clusters founded apart, both in epoch 1: {2, 1} under founder 2, {4, 3} under founder 4.
+    const founding = (controllerId: number): MetadataEntry => ({ epoch: 1, record: { type: 'LeaderChange', controllerId, epoch: 1 } });
+    const apart = [founding(2), entry(1, 2), entry(1, 1)];
+    const winner = [founding(4), entry(1, 4), entry(1, 3), entry(1, 1)];
+    const bench = new Bench();
+    bench.add(1, apart, 3);
+    bench.add(4, winner, 4);
+    // Broker 1 now follows 4 in the same epoch it followed 2: epochs alone say its log matches up to 3.
+    bench.elect(4, 1, [1, 4]);
+    const hwBefore = bench.node(4).highWatermark;
+    const fetch = bench.inbox.shift()!;
+    expect(fetch.message).toMatchObject({ type: 'FETCH', offset: 3, lastEpoch: 1, origin: { epoch: 1, controllerId: 2 } });
+    const answer = bench.feed(4, { type: 'message', from: 1, message: fetch.message });
+    expect(answer.send[0]?.message).toMatchObject({ diverging: { epoch: 0, offset: 0 }, entries: [], origin: { epoch: 1, controllerId: 4 } });
+    expect(bench.node(4).highWatermark).toBe(hwBefore);
+    const replaced = bench.feed(1, { type: 'message', from: 4, message: JSON.parse(JSON.stringify(bench.inbox.shift()!.message)) as unknown });
+    expect(replaced.events).toContainEqual({ type: 'replaced', from: 4, discarded: 3 });
+    expect(replaced.writes).toEqual([{ type: 'truncate', offset: 0 }, { type: 'highWatermark', offset: 0 }]);
+    expect(bench.node(1).highWatermark).toBe(0);
+    bench.pump();
+    expect(bench.node(1).entries).toEqual(bench.node(4).entries);
+    expect(bench.node(1).highWatermark).toBe(bench.node(4).entries.length);
+  });
+
   it('ignores entries from a controller of an older epoch than it acknowledged', () => {
     const bench = new Bench();
     bench.add(1);
@@ -178,11 +203,14 @@ describe('metadata quorum messages', () => {
       entries: [entry(2, 1)],
       diverging: { epoch: 1, offset: 3 },
       error: null,
+      origin: { epoch: 1, controllerId: 7 },
     };
     expect(parseQuorumMessage(JSON.parse(JSON.stringify(response)))).toEqual(response);
     expect(() => parseQuorumMessage({ ...response, entries: [entry(2, 1), entry(1, 1)] })).toThrow(/epochs go back/);
     expect(() => parseQuorumMessage({ ...response, error: 'boom' })).toThrow(/unknown error/);
     expect(() => parseQuorumMessage({ type: 'FETCH', epoch: 1, offset: 0, lastEpoch: 0, highWatermark: 0 })).toThrow(/recovery/);
+    expect(() => parseQuorumMessage({ ...response, origin: { epoch: 1, controllerId: -1 } })).toThrow(/controllerId/);
+    expect(() => parseQuorumMessage({ ...response, origin: undefined })).toThrow(/origin/);
     expect(() => parseQuorumMessage({ ...response, entries: Array.from({ length: 1001 }, () => entry(2, 1)) })).toThrow(/at most/);
   });
 

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { ClusterMember } from '../../src/cluster/cluster-member';
+import type { Channel, ClusterEvent, ClusterInput, ClusterOutput } from '../../src/cluster/cluster-member';
+import { EventQueue } from '../sim/event-queue';
+
+// Tabs that open at once may not reach each other before their startup grace runs out (a
+// WebRTC connection on a busy machine can take longer): each founds a cluster of its own, all
+// in epoch 1. When they meet they must end as one cluster with one metadata log. Before, the
+// merged brokers kept the other founding's committed entries and appended the winner's after
+// them (their epochs matched), so their images refused the winner's records and a topic
+// created on the merged cluster never reached them (seen in the dashboard spec).
+
+type Pending =
+  | { readonly kind: 'deliver'; readonly from: number; readonly to: number; readonly channel: Channel; readonly message: unknown }
+  | { readonly kind: 'tick'; readonly id: number; readonly token: number };
+
+const DELAY_MS = 5;
+
+class MemberCluster {
+  now = 0;
+  readonly events: { readonly time: number; readonly broker: number; readonly event: ClusterEvent }[] = [];
+  private readonly members = new Map<number, ClusterMember>();
+  private readonly wakes = new Map<number, number>();
+  private readonly queue = new EventQueue<Pending>();
+  private readonly sides: number[][] = [];
+  private seed = 1;
+
+  member(id: number): ClusterMember {
+    const member = this.members.get(id);
+    if (!member) throw new Error(`no broker ${id}`);
+    return member;
+  }
+
+  ids(): number[] {
+    return [...this.members.keys()].sort((a, b) => a - b);
+  }
+
+  partition(...sides: number[][]): this {
+    this.sides.splice(0, this.sides.length, ...sides);
+    return this;
+  }
+
+  start(...ids: number[]): this {
+    for (const id of ids) {
+      const random = () => ((this.seed = (this.seed * 16807) % 2147483647) / 2147483647);
+      this.members.set(id, new ClusterMember({ brokerId: id, random }));
+      this.input(id, { type: 'start' });
+    }
+    this.connectReachable(ids);
+    return this;
+  }
+
+  heal(): this {
+    const apart = this.ids().flatMap((a) => this.ids().filter((b) => a < b && !this.reachable(a, b)).map((b) => [a, b] as const));
+    this.sides.length = 0;
+    for (const [a, b] of apart) {
+      this.input(a, { type: 'peerUp', id: b });
+      this.input(b, { type: 'peerUp', id: a });
+    }
+    return this;
+  }
+
+  /** An admin request at the controller, as a page's createTopics reaches it. */
+  createTopic(controller: number, name: string, replicationFactor: number): void {
+    const outcome = this.member(controller).createTopics([{ name, numPartitions: 1, replicationFactor }], this.now);
+    expect(outcome.results.map((r) => r.result.ok)).toEqual([true]);
+    this.apply(controller, outcome.output);
+  }
+
+  runFor(ms: number): this {
+    const until = this.now + ms;
+    for (let next = this.queue.peekTime(); next !== undefined && next <= until; next = this.queue.peekTime()) {
+      const { time, item } = this.queue.pop()!;
+      this.now = time;
+      if (item.kind === 'tick') {
+        if (this.wakes.get(item.id) === item.token) this.input(item.id, { type: 'tick' });
+      } else if (this.reachable(item.from, item.to)) {
+        this.input(item.to, { type: 'message', from: item.from, channel: item.channel, message: JSON.parse(JSON.stringify(item.message)) as unknown });
+      }
+    }
+    this.now = until;
+    return this;
+  }
+
+  private connectReachable(ids: number[]): void {
+    for (const id of ids) {
+      for (const peer of this.ids()) {
+        if (peer === id || !this.reachable(id, peer)) continue;
+        this.input(id, { type: 'peerUp', id: peer });
+        this.input(peer, { type: 'peerUp', id });
+      }
+    }
+  }
+
+  private reachable(a: number, b: number): boolean {
+    return this.sides.length === 0 || this.sides.some((side) => side.includes(a) && side.includes(b));
+  }
+
+  private input(id: number, input: ClusterInput): void {
+    this.apply(id, this.member(id).handle(input, this.now));
+  }
+
+  private apply(id: number, output: ClusterOutput): void {
+    for (const event of output.events) this.events.push({ time: this.now, broker: id, event });
+    for (const { to, channel, message } of output.send) {
+      if (this.reachable(id, to)) this.queue.push(this.now + DELAY_MS, { kind: 'deliver', from: id, to, channel, message });
+    }
+    if (output.wakeAt !== null && Number.isFinite(output.wakeAt)) {
+      const token = (this.wakes.get(id) ?? 0) + 1;
+      this.wakes.set(id, token);
+      this.queue.push(Math.max(output.wakeAt, this.now), { kind: 'tick', id, token });
+    }
+  }
+}
+
+describe('clusters founded apart', () => {
+  it('merge into one cluster with one metadata log: the absorbed brokers replace theirs', () => {
+    const cluster = new MemberCluster().partition([1, 2], [3, 4]).start(1, 2, 3, 4).runFor(3000);
+    // Each side founded its own cluster in epoch 1, and each commits a topic of its own.
+    expect(cluster.ids().filter((id) => cluster.member(id).isReadyController)).toEqual([2, 4]);
+    expect(cluster.member(2).controllerEpoch).toBe(cluster.member(4).controllerEpoch);
+    cluster.createTopic(2, 'left', 2);
+    cluster.createTopic(4, 'right', 2);
+    cluster.runFor(1000);
+    expect([...cluster.member(1).image.topics.keys()]).toEqual(['left']);
+    expect([...cluster.member(3).image.topics.keys()]).toEqual(['right']);
+    const healedAt = cluster.now;
+
+    cluster.heal().runFor(8000);
+    const controller = cluster.member(4);
+    expect(controller.isReadyController).toBe(true);
+    const log = controller.metadataLog;
+    for (const id of cluster.ids()) {
+      const member = cluster.member(id);
+      expect(member.controllerId).toBe(4);
+      expect(member.metadataLog).toEqual(log);
+      expect(member.highWatermark).toBe(log.length);
+      expect(member.image.offset).toBe(log.length - 1);
+      // The surviving cluster's topic everywhere; the absorbed cluster's is gone with its log.
+      expect([...member.image.topics.keys()]).toEqual(['right']);
+      expect([...member.image.brokers.keys()].sort((a, b) => a - b)).toEqual([1, 2, 3, 4]);
+    }
+    const after = cluster.events.filter((e) => e.time >= healedAt);
+    expect(after.filter((e) => e.event.type === 'metadataConflict')).toEqual([]);
+    const replaced = after.filter((e) => e.event.type === 'replaced');
+    expect(replaced.map((e) => e.broker).sort()).toEqual([1, 2]);
+    expect(replaced.map((e) => e.event)).toContainEqual(expect.objectContaining({ type: 'replaced', from: 4 }));
+
+    // And a topic created on the merged cluster reaches every broker.
+    cluster.createTopic(4, 'orders', 3);
+    cluster.runFor(2000);
+    for (const id of cluster.ids()) expect([...cluster.member(id).image.topics.keys()].sort()).toEqual(['orders', 'right']);
+  });
+});
