@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import type { Page } from '@playwright/test';
+import type { BrowserContext, Page, WebSocketRoute } from '@playwright/test';
 import type { ClusterDescription, Tabka, TopicMetadata } from '../../src/index';
 import { DEV_SIGNALING_SECRET } from '../../src/signaling/dev-defaults';
 import { joinTab } from './cluster-tab';
@@ -125,6 +125,85 @@ test('tabs in separate browser contexts join one cluster through the signaling s
   const ids = await Promise.all(pages.map(brokerIdOf));
   for (const page of pages) await expect.poll(() => viewOf(page), { timeout: 30_000 }).toEqual(agreement(ids));
   await Promise.all(contexts.map((context) => context.close()));
+});
+
+/**
+ * Routes a context's signaling so that, while `hidden(id)`, its tabs never hear of broker `id`
+ * (not in `welcome`, no `peer-joined`, no signals): as if their WebRTC links to it were slow to
+ * come up. `introduce` then tells its tabs of brokers they were kept from, as the server would.
+ */
+async function tapSignaling(context: BrowserContext, hidden: (brokerId: number) => boolean) {
+  const routes: WebSocketRoute[] = [];
+  await context.routeWebSocket(/\/tabka\/signal/, (page) => {
+    const server = page.connectToServer();
+    routes.push(page);
+    page.onMessage((message) => server.send(message));
+    server.onMessage((raw) => {
+      const message = JSON.parse(String(raw)) as { type: string; brokerId?: number; from?: number; peers?: number[] };
+      if (message.type === 'welcome') message.peers = (message.peers ?? []).filter((id) => !hidden(id));
+      else if (message.brokerId !== undefined && message.type !== 'welcome' && hidden(message.brokerId)) return;
+      else if (message.from !== undefined && hidden(message.from)) return;
+      page.send(JSON.stringify(message));
+    });
+  });
+  return {
+    introduce(ids: readonly number[]) {
+      for (const route of routes) for (const brokerId of ids) route.send(JSON.stringify({ type: 'peer-joined', brokerId }));
+    },
+  };
+}
+
+const statusEventsOf = (page: Page) =>
+  page.evaluate(async () => (await (window as unknown as ClusterWindow).tabka.clusterStatus()).events.map((record) => record.event.type));
+const topicNamesOf = async (page: Page) => (await topicsOf(page)).map((t) => t.name).sort();
+
+test('clusters founded apart (tabs that could not reach each other in time) merge into one with one metadata log', async ({ browser }) => {
+  const cluster = `cluster-apart-${Date.now()}`;
+  const [left, right] = await Promise.all([browser.newContext(), browser.newContext()]);
+  let apart = true;
+  const leftIds = new Set<number>();
+  // The left tabs meet each other; once they have, no one else reaches them until they meet the right.
+  const leftTap = await tapSignaling(left, (id) => apart && leftIds.size > 0 && !leftIds.has(id));
+  const rightTap = await tapSignaling(right, () => apart);
+  const leftPages = await Promise.all([0, 1].map(() => joinTab(left, { cluster, via: 'server' })));
+  for (const id of await Promise.all(leftPages.map(brokerIdOf))) leftIds.add(id);
+  for (const page of leftPages) await expect.poll(() => viewOf(page), { timeout: 30_000 }).toEqual(agreement([...leftIds]));
+  const rightPage = await joinTab(right, { cluster, via: 'server' });
+  const rightId = await brokerIdOf(rightPage);
+  await expect.poll(() => viewOf(rightPage), { timeout: 30_000 }).toEqual(agreement([rightId]));
+
+  // Each founded cluster commits a topic of its own.
+  const create = (page: Page, topic: string, replicationFactor: number) =>
+    page.evaluate(
+      ({ topic, replicationFactor }) => (window as unknown as ClusterWindow).tabka.admin().createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor }] }),
+      { topic, replicationFactor },
+    );
+  await create(leftPages[0]!, 'left', 2);
+  await create(rightPage, 'right', 1);
+  for (const page of leftPages) await expect.poll(() => topicNamesOf(page)).toEqual(['left']);
+  expect(await topicNamesOf(rightPage)).toEqual(['right']);
+
+  // They meet: one cluster, one controller, one topic list; the absorbed side replaced its log.
+  apart = false;
+  leftTap.introduce([rightId]);
+  rightTap.introduce([...leftIds]);
+  const pages = [...leftPages, rightPage];
+  const ids = [...leftIds, rightId];
+  for (const page of pages) await expect.poll(() => viewOf(page), { timeout: 30_000 }).toEqual(agreement(ids));
+  await expect.poll(async () => new Set(await Promise.all(pages.map(async (page) => JSON.stringify(await topicNamesOf(page))))).size, { timeout: 15_000 }).toBe(1);
+  expect([['left'], ['right']]).toContainEqual(await topicNamesOf(rightPage));
+
+  // A topic made after the merge reaches every tab, with all three in its ISR.
+  await create(pages[0]!, 'orders', 3);
+  for (const page of pages) {
+    await expect
+      .poll(async () => (await topicsOf(page)).find((t) => t.name === 'orders')?.partitions[0]?.isr.length, { timeout: 15_000 })
+      .toBe(3);
+  }
+  const events = await Promise.all(pages.map(statusEventsOf));
+  expect(events.flat().filter((type) => type === 'metadataConflict')).toEqual([]);
+  expect(events.flat()).toContain('replaced');
+  await Promise.all([left.close(), right.close()]);
 });
 
 test('a tab with the wrong secret is refused by the signaling server and by peers and never becomes a member', async ({ browser, context }) => {
