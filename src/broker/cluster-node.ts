@@ -366,6 +366,9 @@ export class ClusterNode {
       case 'channel':
         this.channels.attach(message.brokerId, message.linkId, message.channel);
         return;
+      case 'peer-announced':
+        void this.apply({ type: 'peerAnnounced', id: message.brokerId });
+        return;
       case 'peer-up':
         this.connected.add(message.brokerId);
         void this.apply({ type: 'peerUp', id: message.brokerId });

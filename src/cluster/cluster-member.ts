@@ -61,6 +61,8 @@ export type ClusterInput =
   | { readonly type: 'tick' }
   | { readonly type: 'peerUp'; readonly id: number }
   | { readonly type: 'peerDown'; readonly id: number }
+  /** Discovery named a peer whose channel is not up yet. */
+  | { readonly type: 'peerAnnounced'; readonly id: number }
   | { readonly type: 'message'; readonly from: number; readonly channel: Channel; readonly message: unknown }
   | { readonly type: 'leave' };
 

@@ -25,7 +25,8 @@
  *    sent a clean LEAVE, so 5 brokers of which 2 left elect among 3 and then need 2 of them.
  *    A crashed or silent broker stays a member. A broker that never joined a cluster founds
  *    one (a view of itself) once it has heard for startupGraceMs only from lower brokers
- *    that are not in a cluster either.
+ *    that are not in a cluster either, and no higher broker that discovery named is still
+ *    connecting (for up to foundingPatienceMs): tabs opened together found one cluster.
  *
  * Deviations from textbook bully, and why:
  *  - COORDINATOR is a claim that needs a majority of acknowledgements, not an announcement:
@@ -83,6 +84,11 @@ export interface ControllerElectionConfig {
   electionTimeoutMs?: number;
   /** After start, how long to listen before electing or founding a cluster. Default sessionTimeoutMs. */
   startupGraceMs?: number;
+  /**
+   * How long a broker outside any cluster waits, before founding one, for a higher broker that
+   * discovery named (peerAnnounced) to come up. Default 5000 ms.
+   */
+  foundingPatienceMs?: number;
   /** What the previous incarnation persisted; none for a broker that never ran. */
   persisted?: ElectionPersistedState | null;
   /** Where this broker's metadata log ends now; sent with every vote. Default: an empty log. */
@@ -104,6 +110,8 @@ export type ElectionInput =
   | { readonly type: 'tick' }
   | { readonly type: 'message'; readonly from: number; readonly message: unknown }
   | { readonly type: 'peerUp'; readonly id: number }
+  /** Discovery named a peer whose channel is not up yet (it may never be). */
+  | { readonly type: 'peerAnnounced'; readonly id: number }
   | { readonly type: 'peerDown'; readonly id: number }
   | { readonly type: 'leave' }
   /** The controller cannot do its job (it could not collect the metadata): step down. */
@@ -151,6 +159,7 @@ export type ElectionPhase = 'new' | 'idle' | 'electing' | 'waiting' | 'candidate
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 250;
 export const DEFAULT_SESSION_TIMEOUT_MS = 1500;
 export const DEFAULT_ELECTION_TIMEOUT_MS = 500;
+export const DEFAULT_FOUNDING_PATIENCE_MS = 5000;
 
 const EMPTY_LOG_END: LogEnd = Object.freeze({ epoch: 0, offset: 0 });
 
@@ -172,6 +181,7 @@ export class ControllerElection {
   readonly sessionTimeoutMs: number;
   readonly electionTimeoutMs: number;
   readonly startupGraceMs: number;
+  readonly foundingPatienceMs: number;
   private readonly membership: Membership;
   private readonly metadataLogEnd: () => LogEnd;
 
@@ -196,6 +206,8 @@ export class ControllerElection {
   private claimView: ClusterView = EMPTY_VIEW;
   /** Newest view each peer reported: the controller's evidence that a view reached a majority. */
   private readonly reportedViews = new Map<number, ClusterView>();
+  /** Peers discovery named, with when it first did. */
+  private readonly announced = new Map<number, number>();
   /** Peers that sent LEAVE, with the LEAVE's timestamp (their clock). */
   private readonly departed = new Map<number, number>();
   private lastNow = 0;
@@ -214,6 +226,7 @@ export class ControllerElection {
     this.sessionTimeoutMs = positive('sessionTimeoutMs', config.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS);
     this.electionTimeoutMs = positive('electionTimeoutMs', config.electionTimeoutMs ?? DEFAULT_ELECTION_TIMEOUT_MS);
     this.startupGraceMs = positive('startupGraceMs', config.startupGraceMs ?? this.sessionTimeoutMs);
+    this.foundingPatienceMs = positive('foundingPatienceMs', config.foundingPatienceMs ?? DEFAULT_FOUNDING_PATIENCE_MS);
     if (this.heartbeatIntervalMs >= this.sessionTimeoutMs) {
       throw new RangeError('heartbeatIntervalMs must be below sessionTimeoutMs, or every peer looks dead');
     }
@@ -298,6 +311,9 @@ export class ControllerElection {
           break;
         case 'peerDown':
           if (isBrokerId(input.id) && input.id !== this.brokerId) this.membership.channelDown(input.id);
+          break;
+        case 'peerAnnounced':
+          if (isBrokerId(input.id) && input.id !== this.brokerId && !this.announced.has(input.id)) this.announced.set(input.id, now);
           break;
         case 'message':
           this.receive(input.from, input.message, now);
@@ -599,6 +615,9 @@ export class ControllerElection {
   /** A broker outside any cluster founds one if nobody it hears is in one or outranks it. */
   private maybeFound(now: number): void {
     if (now < this.startedAt + this.startupGraceMs) return;
+    // A higher broker is still connecting: it founds (or already leads) a cluster, and we join it.
+    // Founding beside it would make two clusters that can only merge, one losing its metadata.
+    if (this.awaitedFounders(now).length > 0) return;
     for (const peer of this.membership.knownPeers()) {
       if (!this.membership.isLive(peer, now)) continue;
       const reported = this.reportedViews.get(peer);
@@ -646,6 +665,15 @@ export class ControllerElection {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** When the patience for each announced higher broker runs out, for those it has not yet. */
+  private awaitedFounders(now: number): number[] {
+    const until: number[] = [];
+    for (const [id, at] of this.announced) {
+      if (id > this.brokerId && now < at + this.foundingPatienceMs) until.push(at + this.foundingPatienceMs);
+    }
+    return until;
+  }
 
   private get eligible(): boolean {
     return isMember(this._view, this.brokerId);
@@ -727,6 +755,7 @@ export class ControllerElection {
       times.push(this.phaseDeadline);
     }
     if (this._phase === 'idle') times.push(this.retryAt, this.startedAt + this.startupGraceMs);
+    if (this._phase === 'idle' && this._view.members.length === 0) times.push(...this.awaitedFounders(now));
     if (this._phase === 'active') times.push(this.leaseExpiry());
     const controller = this._controllerId;
     if (controller !== null && controller !== this.brokerId) times.push(this.membership.liveUntil(controller) ?? now);

@@ -15,6 +15,8 @@ export type PageToBroker =
   /** A new connection's data channel (not yet authenticated: see DataChannels). */
   | { readonly type: 'channel'; readonly brokerId: number; readonly linkId: number; readonly channel: WorkerDataChannel }
   | { readonly type: 'peer-up'; readonly brokerId: number; readonly linkId: number }
+  /** Discovery named this peer; its connection may be a while (a broker founds no cluster beside it). */
+  | { readonly type: 'peer-announced'; readonly brokerId: number }
   /** The connection closed; `wasUp` false: it never authenticated (its channel is dropped, nothing more). */
   | { readonly type: 'peer-down'; readonly brokerId: number; readonly linkId: number; readonly wasUp: boolean }
   | { readonly type: 'frame'; readonly from: number; readonly bytes: Uint8Array };
@@ -34,6 +36,7 @@ export function parsePageToBroker(value: unknown): PageToBroker | undefined {
   if (message.type === 'peer-up' && isBrokerId(message.brokerId) && isLinkId(message.linkId)) {
     return { type: 'peer-up', brokerId: message.brokerId, linkId: message.linkId };
   }
+  if (message.type === 'peer-announced' && isBrokerId(message.brokerId)) return { type: 'peer-announced', brokerId: message.brokerId };
   if (message.type === 'peer-down' && isBrokerId(message.brokerId) && isLinkId(message.linkId) && typeof message.wasUp === 'boolean') {
     return { type: 'peer-down', brokerId: message.brokerId, linkId: message.linkId, wasUp: message.wasUp };
   }
@@ -88,6 +91,7 @@ export function connectMeshToPort(mesh: Mesh, port: MessagePort): MeshPortLink {
         queueMicrotask(() => mesh.refuse(brokerId, linkId, reason));
       }
     }),
+    mesh.on('peer-discovered', ({ brokerId }) => post({ type: 'peer-announced', brokerId })),
     mesh.on('peer-up', ({ brokerId, linkId }) => post({ type: 'peer-up', brokerId, linkId })),
     mesh.on('peer-down', ({ brokerId, linkId }) => post({ type: 'peer-down', brokerId, linkId, wasUp: true })),
     mesh.on('peer-rejected', ({ brokerId, linkId }) => post({ type: 'peer-down', brokerId, linkId, wasUp: false })),
@@ -101,6 +105,7 @@ export function connectMeshToPort(mesh: Mesh, port: MessagePort): MeshPortLink {
     if (message?.type === 'goodbye') goodbye = message.bytes;
     else if (message?.type === 'drop') mesh.refuse(message.brokerId, message.linkId, message.reason);
   };
+  for (const brokerId of mesh.discoveredPeers()) post({ type: 'peer-announced', brokerId });
   for (const { brokerId, linkId } of mesh.openLinks()) post({ type: 'peer-up', brokerId, linkId });
   return {
     sayGoodbye: () => {

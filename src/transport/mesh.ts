@@ -20,6 +20,8 @@ export interface MeshOptions {
  * old connection is never taken for the current one.
  */
 export interface MeshEvents {
+  /** Discovery named a peer (the link to it may take a while, or never come up). */
+  'peer-discovered': { brokerId: number };
   'peer-up': { brokerId: number; linkId: number };
   'peer-down': { brokerId: number; reason: string; linkId: number };
   /** A peer failed authentication, or misbehaved and was hung up on. */
@@ -72,6 +74,11 @@ export class Mesh extends TypedEmitter<MeshEvents> {
 
   get localId(): number {
     return this.options.localId;
+  }
+
+  /** Brokers that discovery names now, linked or not. */
+  discoveredPeers(): number[] {
+    return [...this.routes.keys()].sort((a, b) => a - b);
   }
 
   /** Brokers with an open, authenticated link. */
@@ -130,7 +137,10 @@ export class Mesh extends TypedEmitter<MeshEvents> {
 
   private discovered(brokerId: number, discovery: PeerDiscovery): void {
     if (brokerId === this.localId || this.closed) return;
-    if (!this.routes.has(brokerId)) this.routes.set(brokerId, discovery);
+    if (!this.routes.has(brokerId)) {
+      this.routes.set(brokerId, discovery);
+      this.emit('peer-discovered', { brokerId });
+    }
     if (this.localId < brokerId && !this.links.has(brokerId)) this.connect(brokerId, true);
   }
 

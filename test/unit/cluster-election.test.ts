@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ControllerElection } from '../../src/cluster/controller-election';
+import { ControllerElection, DEFAULT_FOUNDING_PATIENCE_MS } from '../../src/cluster/controller-election';
 import type { ElectionPersistedState } from '../../src/cluster/controller-election';
 import type { ClusterView } from '../../src/cluster/cluster-view';
 import { ManualCluster } from '../sim/manual-cluster';
@@ -217,6 +217,32 @@ describe('ControllerElection', () => {
     cluster.heal().runFor(4 * SESSION);
     expectController(cluster, 4);
     for (const id of [1, 2, 3, 4]) expect(cluster.machine(id).knownBrokers).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a broker waits for a higher broker that discovery named, instead of founding a cluster beside it', () => {
+    const cluster = new ManualCluster();
+    // Discovery named them to each other, but their channel is slow to come up.
+    cluster.partition([1], [2]).start(1, 2);
+    cluster.input(1, { type: 'peerAnnounced', id: 2 });
+    cluster.input(2, { type: 'peerAnnounced', id: 1 });
+    cluster.runFor(3000);
+    expect(cluster.activeControllers()).toEqual([2]);
+    expect(cluster.machine(1).knownBrokers).toEqual([]);
+    cluster.heal().runFor(4 * SESSION);
+    expectController(cluster, 2);
+    expect(cluster.machine(1).knownBrokers).toEqual([1, 2]);
+    expect(cluster.eventsOf(1, 'becameController')).toEqual([]);
+  });
+
+  it('founds alone once an announced higher broker has not come up within the founding patience', () => {
+    const cluster = new ManualCluster();
+    cluster.partition([1], [2]).start(1);
+    cluster.input(1, { type: 'peerAnnounced', id: 2 });
+    cluster.runFor(DEFAULT_FOUNDING_PATIENCE_MS - 100);
+    expect(cluster.activeControllers()).toEqual([]);
+    cluster.runFor(200);
+    expect(cluster.activeControllers()).toEqual([1]);
+    expect(cluster.machine(1).knownBrokers).toEqual([1]);
   });
 
   it('admits one broker at a time, each only once a majority holds the previous view', () => {
