@@ -66,19 +66,28 @@ export class Tabka {
   static async join(options: JoinOptions): Promise<Tabka> {
     const broker = await LocalBroker.start({ cluster: options.cluster });
     const discoveries: PeerDiscovery[] = [];
+    let mesh: Mesh | undefined;
     try {
-      if (options.broadcast ?? true) discoveries.push(new BroadcastDiscovery({ cluster: options.cluster, brokerId: broker.brokerId }));
-      const server = await connectSignaling(options, broker.brokerId);
-      if (server) discoveries.push(server);
-      const mesh = await Mesh.create({ cluster: options.cluster, localId: broker.brokerId, secret: options.secret, discoveries });
+      // The mesh listens before this broker is announced anywhere: peers offer a link as soon as
+      // they hear of it, and an offer that found no listener cost that link 10 s.
+      const listening = await Mesh.create({ cluster: options.cluster, localId: broker.brokerId, secret: options.secret, discoveries: [] });
+      mesh = listening;
       const channel = new MessageChannel();
-      const port = connectMeshToPort(mesh, channel.port1);
-      mesh.listen();
+      const port = connectMeshToPort(listening, channel.port1);
+      listening.listen();
+      const discover = (discovery: PeerDiscovery) => {
+        discoveries.push(discovery);
+        listening.addDiscovery(discovery);
+      };
+      if (options.broadcast ?? true) discover(new BroadcastDiscovery({ cluster: options.cluster, brokerId: broker.brokerId }));
+      const server = await connectSignaling(options, broker.brokerId);
+      if (server) discover(server);
       await broker.joinCluster(channel.port2, options.timings);
-      const tabka = new Tabka(broker, mesh, discoveries, port, options.cluster);
+      const tabka = new Tabka(broker, listening, discoveries, port, options.cluster);
       globalThis.addEventListener?.('pagehide', () => tabka.hangUp());
       return tabka;
     } catch (error) {
+      mesh?.close();
       for (const discovery of discoveries) discovery.close();
       await broker.close();
       throw error;

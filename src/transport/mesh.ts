@@ -46,10 +46,13 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   private readonly routes = new Map<number, PeerDiscovery>();
   private readonly retries = new Map<number, { attempt: number; timer: ReturnType<typeof setTimeout> | undefined }>();
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly discoveries: PeerDiscovery[];
+  private listening = false;
   private closed = false;
 
   private constructor(private readonly options: MeshOptions, private readonly secretKey: CryptoKey) {
     super();
+    this.discoveries = [...options.discoveries];
   }
 
   /** A mesh already looking for peers. */
@@ -69,7 +72,18 @@ export class Mesh extends TypedEmitter<MeshEvents> {
 
   /** Starts finding peers through every discovery. */
   listen(): void {
-    for (const discovery of this.options.discoveries) this.attach(discovery);
+    this.listening = true;
+    for (const discovery of this.discoveries) this.attach(discovery);
+  }
+
+  /**
+   * Finds peers through `discovery` too, listening from now on (if `listen()` was called). Add
+   * a discovery in the task that announced this broker through it: a peer's offer that arrives
+   * with no one listening is lost, and its link waits out the whole authentication timeout.
+   */
+  addDiscovery(discovery: PeerDiscovery): void {
+    this.discoveries.push(discovery);
+    if (this.listening && !this.closed) this.attach(discovery);
   }
 
   get localId(): number {
@@ -146,7 +160,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
 
   private departed(brokerId: number, discovery: PeerDiscovery): void {
     if (this.routes.get(brokerId) !== discovery) return;
-    const other = this.options.discoveries.find((d) => d !== discovery && d.peers.includes(brokerId));
+    const other = this.discoveries.find((d) => d !== discovery && d.peers.includes(brokerId));
     if (other) {
       this.routes.set(brokerId, other);
       return;
