@@ -46,6 +46,7 @@ export interface ClusterMemberConfig {
   readonly sessionTimeoutMs?: number;
   readonly electionTimeoutMs?: number;
   readonly startupGraceMs?: number;
+  readonly foundingPatienceMs?: number;
   readonly fetchMaxWaitMs?: number;
   readonly recoveryTimeoutMs?: number;
   /** What storage holds: the election's votes, the metadata log and its last known high watermark. */
@@ -116,10 +117,12 @@ export class ClusterMember {
       brokerId: config.brokerId,
       persisted: config.persisted?.election ?? null,
       metadataLogEnd: () => this.quorum.logEnd,
+      metadataReady: () => this.quorum.isReady,
       ...(config.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: config.heartbeatIntervalMs }),
       ...(config.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.sessionTimeoutMs }),
       ...(config.electionTimeoutMs === undefined ? {} : { electionTimeoutMs: config.electionTimeoutMs }),
       ...(config.startupGraceMs === undefined ? {} : { startupGraceMs: config.startupGraceMs }),
+      ...(config.foundingPatienceMs === undefined ? {} : { foundingPatienceMs: config.foundingPatienceMs }),
     });
     this.applyCommitted(this.quorum.entries.slice(0, this.quorum.highWatermark), 0);
     this.events.length = 0;
@@ -215,7 +218,9 @@ export class ClusterMember {
       epoch: this.election.epoch,
       isActiveController: this.election.isActiveController,
       members: this.election.view.members,
-      ...(elected?.type === 'becameController' ? { elected: { epoch: elected.epoch, logEnds: elected.logEnds } } : {}),
+      ...(elected?.type === 'becameController'
+        ? { elected: { epoch: elected.epoch, logEnds: elected.logEnds, founded: elected.electedWith.members.length === 0 } }
+        : {}),
     };
     if (input.type === 'leave') return;
     this.stepQuorum(collector, { type: 'election', state }, now);

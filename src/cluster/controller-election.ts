@@ -93,6 +93,12 @@ export interface ControllerElectionConfig {
   persisted?: ElectionPersistedState | null;
   /** Where this broker's metadata log ends now; sent with every vote. Default: an empty log. */
   metadataLogEnd?: () => LogEnd;
+  /**
+   * Whether the active controller holds the cluster's metadata yet (it copies its voters'
+   * newest log first). Until it does it changes no view: removing the brokers that left could
+   * leave a view whose every member lacks committed metadata. Default: always.
+   */
+  metadataReady?: () => boolean;
 }
 
 /** What must survive a restart. Written by the driver whenever `persist` is not null. */
@@ -184,6 +190,7 @@ export class ControllerElection {
   readonly foundingPatienceMs: number;
   private readonly membership: Membership;
   private readonly metadataLogEnd: () => LogEnd;
+  private readonly metadataReady: () => boolean;
 
   // Persisted.
   private _epoch: number;
@@ -235,6 +242,7 @@ export class ControllerElection {
       throw new RangeError('electionTimeoutMs must be below sessionTimeoutMs');
     }
     this.metadataLogEnd = config.metadataLogEnd ?? (() => EMPTY_LOG_END);
+    this.metadataReady = config.metadataReady ?? (() => true);
     const persisted = config.persisted ?? null;
     this._epoch = persisted?.epoch ?? 0;
     this.votedFor = persisted?.votedFor ?? null;
@@ -633,6 +641,7 @@ export class ControllerElection {
 
   /** One change at a time, each only after the previous view reached a majority. */
   private maybeChangeView(now: number): void {
+    if (!this.metadataReady()) return;
     let holding = 0;
     for (const id of this._view.members) {
       const reported = this.reportedViews.get(id);

@@ -63,8 +63,11 @@ export interface ElectionState {
   readonly isActiveController: boolean;
   /** The view's members: the brokers whose majority commits an entry. */
   readonly members: readonly number[];
-  /** Set on the step this broker won an election: its voters' log ends, its own included. */
-  readonly elected?: { readonly epoch: number; readonly logEnds: ReadonlyMap<number, LogEnd> };
+  /**
+   * Set on the step this broker won an election: its voters' log ends, its own included.
+   * `founded`: it won alone, founding a new cluster (it was in none).
+   */
+  readonly elected?: { readonly epoch: number; readonly logEnds: ReadonlyMap<number, LogEnd>; readonly founded?: boolean };
 }
 
 export type QuorumInput =
@@ -84,8 +87,9 @@ export type QuorumEvent =
   | { readonly type: 'ready'; readonly epoch: number; readonly logEnd: LogEnd }
   | { readonly type: 'truncated'; readonly offset: number }
   /**
-   * The log was another founding's (two clusters founded apart met): it was dropped whole,
-   * committed entries too, for the controller's. `discarded` entries were committed here.
+   * The log was another founding's (two clusters founded apart met, or this broker founded a
+   * cluster holding a log it had copied): it was dropped whole, committed entries too, for
+   * broker `from`'s. `discarded` entries were committed here.
    */
   | { readonly type: 'replaced'; readonly from: number; readonly discarded: number }
   | { readonly type: 'messageRejected'; readonly from: number; readonly reason: string };
@@ -221,6 +225,9 @@ export class MetadataQuorum {
     const previous = this.election;
     this.election = state;
     if (state.elected && state.isActiveController) {
+      // A new cluster starts a new history: a log this broker copied while it waited to be
+      // admitted elsewhere would give the new founding that cluster's origin.
+      if (state.elected.founded && this.log.length > 0) this.replaceLog(this.brokerId);
       this.startRecovery(state.elected.epoch, state.elected.logEnds, now);
       return;
     }
@@ -371,7 +378,10 @@ export class MetadataQuorum {
     const discarded = this.hw;
     this.log.length = 0;
     this.hw = 0;
-    this.writes.push({ type: 'truncate', offset: 0 }, { type: 'highWatermark', offset: 0 });
+    this.committedFrom = 0;
+    // The high watermark first: stored after a truncation, a stale one would later pass for
+    // committed over the new log's uncommitted entries.
+    this.writes.push({ type: 'highWatermark', offset: 0 }, { type: 'truncate', offset: 0 });
     this.events.push({ type: 'replaced', from, discarded });
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterMember } from '../../src/cluster/cluster-member';
-import type { Channel, ClusterEvent, ClusterInput, ClusterOutput } from '../../src/cluster/cluster-member';
+import type { Channel, ClusterEvent, ClusterInput, ClusterMemberConfig, ClusterOutput } from '../../src/cluster/cluster-member';
 import { EventQueue } from '../sim/event-queue';
 
 // Tabs that open at once may not reach each other before their startup grace runs out (a
@@ -41,12 +41,15 @@ class MemberCluster {
   }
 
   start(...ids: number[]): this {
-    for (const id of ids) {
-      const random = () => ((this.seed = (this.seed * 16807) % 2147483647) / 2147483647);
-      this.members.set(id, new ClusterMember({ brokerId: id, random }));
-      this.input(id, { type: 'start' });
-    }
+    for (const id of ids) this.boot(id);
     this.connectReachable(ids);
+    return this;
+  }
+
+  /** Starts a broker whose storage holds `persisted`. */
+  restore(id: number, persisted: ClusterMemberConfig['persisted']): this {
+    this.boot(id, persisted);
+    this.connectReachable([id]);
     return this;
   }
 
@@ -80,6 +83,12 @@ class MemberCluster {
     }
     this.now = until;
     return this;
+  }
+
+  private boot(id: number, persisted?: ClusterMemberConfig['persisted']): void {
+    const random = () => ((this.seed = (this.seed * 16807) % 2147483647) / 2147483647);
+    this.members.set(id, new ClusterMember({ brokerId: id, random, ...(persisted ? { persisted } : {}) }));
+    this.input(id, { type: 'start' });
   }
 
   private connectReachable(ids: number[]): void {
@@ -150,5 +159,28 @@ describe('clusters founded apart', () => {
     cluster.createTopic(4, 'orders', 3);
     cluster.runFor(2000);
     for (const id of cluster.ids()) expect([...cluster.member(id).image.topics.keys()].sort()).toEqual(['orders', 'right']);
+  });
+
+  it('a broker that founds a cluster while holding a log copied from another starts a new one', () => {
+    // Broker 5 copied cluster {1, 2, 3}'s log while waiting to be admitted, then came back alone.
+    const cluster = new MemberCluster().start(1, 2, 3).runFor(3000);
+    cluster.createTopic(3, 'right', 2);
+    cluster.runFor(1000);
+    const copied = { entries: [...cluster.member(1).metadataLog], highWatermark: cluster.member(1).highWatermark };
+    cluster.partition([1, 2, 3], [5]).restore(5, copied).runFor(3000);
+    expect(cluster.member(5).isReadyController).toBe(true);
+    // Its founding LeaderChange opens a log of its own, not the one it copied.
+    expect(cluster.member(5).metadataLog[0]?.record).toEqual({ type: 'LeaderChange', controllerId: 5, epoch: cluster.member(5).controllerEpoch });
+    cluster.createTopic(5, 'left', 1);
+    const healedAt = cluster.runFor(1000).now;
+
+    cluster.heal().runFor(8000);
+    const log = cluster.member(5).metadataLog;
+    for (const id of cluster.ids()) {
+      expect(cluster.member(id).metadataLog).toEqual(log);
+      expect(cluster.member(id).highWatermark).toBe(log.length);
+      expect([...cluster.member(id).image.topics.keys()]).toEqual([...cluster.member(5).image.topics.keys()]);
+    }
+    expect(cluster.events.filter((e) => e.time >= healedAt && e.event.type === 'metadataConflict')).toEqual([]);
   });
 });

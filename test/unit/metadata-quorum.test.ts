@@ -148,22 +148,26 @@ describe('metadata quorum', () => {
   it('replaces a log of another founding whole, committed entries too, and never counts it as matching', () => {
     // Two clusters founded apart, both in epoch 1: {2, 1} under founder 2, {4, 3} under founder 4.
     const founding = (controllerId: number): MetadataEntry => ({ epoch: 1, record: { type: 'LeaderChange', controllerId, epoch: 1 } });
-    const apart = [founding(2), entry(1, 2), entry(1, 1)];
+    const apart = [founding(2), entry(1, 2), entry(1, 1), entry(1, 5), entry(1, 6), entry(1, 7)];
     const winner = [founding(4), entry(1, 4), entry(1, 3), entry(1, 1)];
     const bench = new Bench();
-    bench.add(1, apart, 3);
+    bench.add(1, apart, 6);
     bench.add(4, winner, 4);
-    // Broker 1 now follows 4 in the same epoch it followed 2: epochs alone say its log matches up to 3.
+    // Broker 1 now follows 4 in the same epoch it followed 2: epochs alone say its log matches
+    // 4's up to 6, past 4's LeaderChange at 4, which would commit 4's entries 4 and 5 on a false match.
     bench.elect(4, 1, [1, 4]);
+    bench.feed(4, { type: 'propose', records: [register(8), register(9)] });
+    expect(bench.node(4).entries).toHaveLength(7);
     const hwBefore = bench.node(4).highWatermark;
+    expect(hwBefore).toBeLessThan(6);
     const fetch = bench.inbox.shift()!;
-    expect(fetch.message).toMatchObject({ type: 'FETCH', offset: 3, lastEpoch: 1, origin: { epoch: 1, controllerId: 2 } });
+    expect(fetch.message).toMatchObject({ type: 'FETCH', offset: 6, lastEpoch: 1, origin: { epoch: 1, controllerId: 2 } });
     const answer = bench.feed(4, { type: 'message', from: 1, message: fetch.message });
     expect(answer.send[0]?.message).toMatchObject({ diverging: { epoch: 0, offset: 0 }, entries: [], origin: { epoch: 1, controllerId: 4 } });
     expect(bench.node(4).highWatermark).toBe(hwBefore);
     const replaced = bench.feed(1, { type: 'message', from: 4, message: JSON.parse(JSON.stringify(bench.inbox.shift()!.message)) as unknown });
-    expect(replaced.events).toContainEqual({ type: 'replaced', from: 4, discarded: 3 });
-    expect(replaced.writes).toEqual([{ type: 'truncate', offset: 0 }, { type: 'highWatermark', offset: 0 }]);
+    expect(replaced.events).toContainEqual({ type: 'replaced', from: 4, discarded: 6 });
+    expect(replaced.writes).toEqual([{ type: 'highWatermark', offset: 0 }, { type: 'truncate', offset: 0 }]);
     expect(bench.node(1).highWatermark).toBe(0);
     bench.pump();
     expect(bench.node(1).entries).toEqual(bench.node(4).entries);
