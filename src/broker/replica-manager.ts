@@ -284,20 +284,29 @@ export class ReplicaManager {
       }
     }
     for (const [key, partition] of this.partitions) {
-      if (wanted.has(key)) continue;
-      partition.close();
-      this.partitions.delete(key);
-      this.fetchers.delete(key);
-      this.sent.forgetPartition(partition.topic, partition.partition);
       // The topic was deleted, or this broker is no longer a replica: its copy goes.
-      if (this.options.logs.has(partition.topic, partition.partition)) await this.options.logs.deletePartition(partition.topic, partition.partition);
+      if (!wanted.has(key)) await this.dropPartition(key, partition);
     }
+  }
+
+  private async dropPartition(key: string, partition: Partition): Promise<void> {
+    partition.close();
+    this.partitions.delete(key);
+    this.fetchers.delete(key);
+    this.sent.forgetPartition(partition.topic, partition.partition);
+    if (this.options.logs.has(partition.topic, partition.partition)) await this.options.logs.deletePartition(partition.topic, partition.partition);
   }
 
   private async ensurePartition(topic: TopicImage, state: PartitionAssignment & { partition: number }): Promise<Partition> {
     const key = partitionKey(topic.name, state.partition);
     const config = logConfigOf(topic.configs);
-    const existing = this.partitions.get(key);
+    let existing = this.partitions.get(key);
+    if (existing && existing.log.topicId !== topic.topicId) {
+      // A topic of this name that is not the one this replica was made for (deleted and made
+      // again, or another founding's, between two syncs): its replica goes, the new one starts empty.
+      await this.dropPartition(key, existing);
+      existing = undefined;
+    }
     if (existing) {
       const current = existing.log.config;
       if (current.retentionMs !== config.retentionMs || current.retentionBytes !== config.retentionBytes || current.maxMessageBytes !== config.maxMessageBytes) {
@@ -305,7 +314,7 @@ export class ReplicaManager {
       }
       return existing;
     }
-    const log = await this.replicaLog(topic.name, state.partition, config);
+    const log = await this.replicaLog(topic.name, topic.topicId, state.partition, config);
     const partition = new Partition(this.brokerId, log, state, this.now, this.options.replicaLagTimeMaxMs);
     this.partitions.set(key, partition);
     return partition;
@@ -315,20 +324,22 @@ export class ReplicaManager {
    * The replica's log. One the page made under this name (records and no leader epoch: no
    * leader ever wrote it) is not this partition's history, and as this broker's copy it would
    * be served or fetched onto as if it were: it goes, and the replica starts empty, as Kafka
-   * discards a stale log. A replica's log from before logs were marked is kept, and marked.
+   * discards a stale log. So does a replica's log stored with another topic id. A replica's log
+   * from before logs were marked, or carried topic ids, is kept, and marked.
    */
-  private async replicaLog(topic: string, partition: number, config: Partial<LogConfig>): Promise<PartitionLog> {
+  private async replicaLog(topic: string, topicId: string, partition: number, config: Partial<LogConfig>): Promise<PartitionLog> {
     const logs = this.options.logs;
     const existing = logs.has(topic, partition) ? logs.get(topic, partition) : undefined;
-    if (existing && !existing.isReplica) {
-      if (existing.epochs.length === 0 && existing.logEndOffset > 0) {
-        console.warn(`tabka: ${topic}-${partition} is now a cluster topic's replica; the page's own log of that name is deleted`);
-        await logs.deletePartition(topic, partition);
-      } else {
-        await existing.markReplica();
-      }
+    if (existing && !existing.isReplica && existing.epochs.length === 0 && existing.logEndOffset > 0) {
+      console.warn(`tabka: ${topic}-${partition} is now a cluster topic's replica; the page's own log of that name is deleted`);
+      await logs.deletePartition(topic, partition);
+    } else if (existing?.topicId !== undefined && existing.topicId !== topicId) {
+      console.warn(`tabka: ${topic}-${partition} belonged to topic id ${existing.topicId}, not ${topicId}; the stale replica is deleted`);
+      await logs.deletePartition(topic, partition);
+    } else if (existing) {
+      await existing.markReplica(topicId);
     }
-    return logs.createPartition(topic, partition, config, { replica: true });
+    return logs.createPartition(topic, partition, config, { replica: true, topicId });
   }
 
   /** One fetch loop per followed partition and leader epoch; a newer epoch's loop replaces it. */

@@ -29,14 +29,27 @@ export class LogManager {
    * Creates the partition's log, or returns the existing one (creation is idempotent).
    * `replica`: the cluster makes it (a partition replica or the metadata log), not the page.
    */
-  async createPartition(topic: string, partition: number, config: Partial<LogConfig> = {}, { replica = false } = {}): Promise<PartitionLog> {
+  async createPartition(
+    topic: string,
+    partition: number,
+    config: Partial<LogConfig> = {},
+    { replica = false, topicId }: { replica?: boolean; topicId?: string } = {},
+  ): Promise<PartitionLog> {
     validateTopicName(topic);
     if (!Number.isSafeInteger(partition) || partition < 0) {
       throw new RangeError(`partition must be a non-negative integer, got ${partition}`);
     }
     const existing = this.logs.get(partitionKey(topic, partition));
     if (existing) return existing;
-    const meta = { topic, partition, logStartOffset: 0, epochs: [], config: resolveLogConfig(config), ...(replica ? { replica } : {}) };
+    const meta = {
+      topic,
+      partition,
+      logStartOffset: 0,
+      epochs: [],
+      config: resolveLogConfig(config),
+      ...(replica ? { replica } : {}),
+      ...(topicId === undefined ? {} : { topicId }),
+    };
     await this.store.write({ topic, partition, meta });
     const log = new PartitionLog(this.store, { meta, entries: [] });
     this.logs.set(partitionKey(topic, partition), log);

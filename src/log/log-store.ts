@@ -25,6 +25,11 @@ export interface PartitionMeta {
   readonly highWatermark?: number;
   /** Made for the cluster (a partition replica or the metadata log), not by the page's own calls. */
   readonly replica?: boolean;
+  /**
+   * The topic id a replica's log belongs to (Kafka's partition.metadata, KIP-516): a topic of
+   * the same name made later (deleted and created again, or another founding's) is not this one.
+   */
+  readonly topicId?: string;
 }
 
 export interface StoredPartition {

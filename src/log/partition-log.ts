@@ -258,10 +258,17 @@ export class PartitionLog {
     return this.meta.replica === true;
   }
 
-  /** Marks a log the cluster adopts as its own (one made before logs were marked). */
-  markReplica(): Promise<void> {
+  /** The topic id this replica's log was made for, if it was stored with one. */
+  get topicId(): string | undefined {
+    return this.meta.topicId;
+  }
+
+  /** Marks a log the cluster adopts as its own (one made before logs were marked, or before they carried topic ids). */
+  markReplica(topicId?: string): Promise<void> {
     return this.serially(async () => {
-      if (!this.isReplica) await this.replaceMeta({ replica: true });
+      if (!this.isReplica || (topicId !== undefined && this.topicId !== topicId)) {
+        await this.replaceMeta({ replica: true, ...(topicId === undefined ? {} : { topicId }) });
+      }
     });
   }
 
