@@ -40,8 +40,17 @@ export interface RejectedPeer {
   readonly at: number;
 }
 
+/** Keeps the last 100 refusals: links start during join, before there is a Tabka to ask. */
+function recordRejections(mesh: Mesh): RejectedPeer[] {
+  const rejections: RejectedPeer[] = [];
+  mesh.on('peer-rejected', ({ brokerId, reason }) => {
+    rejections.push({ brokerId, reason, at: Date.now() });
+    if (rejections.length > 100) rejections.shift();
+  });
+  return rejections;
+}
+
 export class Tabka {
-  private readonly rejections: RejectedPeer[] = [];
   private readonly consumers = new Set<Consumer>();
   private crashed = false;
 
@@ -50,13 +59,9 @@ export class Tabka {
     private readonly mesh: Mesh,
     private readonly discoveries: readonly PeerDiscovery[],
     private readonly port: MeshPortLink,
+    private readonly rejections: readonly RejectedPeer[],
     readonly cluster: string,
-  ) {
-    mesh.on('peer-rejected', ({ brokerId, reason }) => {
-      this.rejections.push({ brokerId, reason, at: Date.now() });
-      if (this.rejections.length > 100) this.rejections.shift();
-    });
-  }
+  ) {}
 
   /** Peers refused, and why: a link that failed authentication (a wrong secret, say), or a peer hung up on for sending malformed chunks. */
   rejectedPeers(): readonly RejectedPeer[] {
@@ -67,13 +72,15 @@ export class Tabka {
     const broker = await LocalBroker.start({ cluster: options.cluster });
     const discoveries: PeerDiscovery[] = [];
     let mesh: Mesh | undefined;
+    let port: MeshPortLink | undefined;
     try {
       // The mesh listens before this broker is announced anywhere: peers offer a link as soon as
       // they hear of it, and an offer that found no listener cost that link 10 s.
       const listening = await Mesh.create({ cluster: options.cluster, localId: broker.brokerId, secret: options.secret, discoveries: [] });
       mesh = listening;
+      const rejections = recordRejections(listening);
       const channel = new MessageChannel();
-      const port = connectMeshToPort(listening, channel.port1);
+      port = connectMeshToPort(listening, channel.port1);
       listening.listen();
       const discover = (discovery: PeerDiscovery) => {
         discoveries.push(discovery);
@@ -83,10 +90,11 @@ export class Tabka {
       const server = await connectSignaling(options, broker.brokerId);
       if (server) discover(server);
       await broker.joinCluster(channel.port2, options.timings);
-      const tabka = new Tabka(broker, listening, discoveries, port, options.cluster);
+      const tabka = new Tabka(broker, listening, discoveries, port, rejections, options.cluster);
       globalThis.addEventListener?.('pagehide', () => tabka.hangUp());
       return tabka;
     } catch (error) {
+      port?.close();
       mesh?.close();
       for (const discovery of discoveries) discovery.close();
       await broker.close();
