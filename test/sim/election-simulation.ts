@@ -598,10 +598,20 @@ class ElectionSimulation {
         maybeMembers.push(broker.id);
       }
     }
-    for (const members of [newest.members, maybeMembers]) {
-      const back = () => members.filter((id) => !stayDown.has(this.broker(id))).length;
-      while (back() * 2 <= members.length) {
-        stayDown.delete(down.find((b) => stayDown.has(b) && members.includes(b.id)) as SimBroker);
+    // A broker that is back elects with the view it holds until it hears a newer one, which
+    // only a broker that stays down may hold (a controller's change that reached no one else):
+    // a majority of every view held by a broker that is back must be back too.
+    const heldViews = () => this.ids.map((id) => this.broker(id)).filter((b) => !stayDown.has(b)).map((b) => b.persisted?.view.members ?? []);
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const members of [newest.members, maybeMembers, ...heldViews()]) {
+        const back = () => members.filter((id) => !stayDown.has(this.broker(id))).length;
+        while (members.length > 0 && back() * 2 <= members.length) {
+          const returning = down.find((b) => stayDown.has(b) && members.includes(b.id));
+          if (returning === undefined) break;
+          stayDown.delete(returning);
+          changed = true;
+        }
       }
     }
     this.log(`HEAL; staying down: ${[...stayDown].map((b) => b.id).join(',') || 'none'}`);
