@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ClusterMember } from '../../src/cluster/cluster-member';
 import type { Channel, ClusterEvent, ClusterInput, ClusterMemberConfig, ClusterOutput } from '../../src/cluster/cluster-member';
 import { EventQueue } from '../sim/event-queue';
+import { Prng } from '../sim/prng';
 
 // Tabs that open at once may not reach each other before their startup grace runs out (a
 // WebRTC connection on a busy machine can take longer): each founds a cluster of its own, all
@@ -15,9 +16,14 @@ type Pending =
   | { readonly kind: 'tick'; readonly id: number; readonly token: number };
 
 const DELAY_MS = 5;
+/** `MERGE_SEEDS=3000 npx vitest run test/unit/cluster-founded-apart.test.ts` runs more. */
+const MERGE_SEEDS = Number(process.env['MERGE_SEEDS'] ?? 200);
 
 class MemberCluster {
   now = 0;
+  /** One-way delay of each message; links stay in order, as data channels are. */
+  delayMs: () => number = () => DELAY_MS;
+  private readonly linkClear = new Map<string, number>();
   readonly events: { readonly time: number; readonly broker: number; readonly event: ClusterEvent }[] = [];
   private readonly members = new Map<number, ClusterMember>();
   private readonly wakes = new Map<number, number>();
@@ -112,7 +118,11 @@ class MemberCluster {
   private apply(id: number, output: ClusterOutput): void {
     for (const event of output.events) this.events.push({ time: this.now, broker: id, event });
     for (const { to, channel, message } of output.send) {
-      if (this.reachable(id, to)) this.queue.push(this.now + DELAY_MS, { kind: 'deliver', from: id, to, channel, message });
+      if (!this.reachable(id, to)) continue;
+      const link = `${id}>${to}`;
+      const at = Math.max(this.now + this.delayMs(), this.linkClear.get(link) ?? 0);
+      this.linkClear.set(link, at);
+      this.queue.push(at, { kind: 'deliver', from: id, to, channel, message });
     }
     if (output.wakeAt !== null && Number.isFinite(output.wakeAt)) {
       const token = (this.wakes.get(id) ?? 0) + 1;
@@ -182,5 +192,43 @@ describe('clusters founded apart', () => {
       expect([...cluster.member(id).image.topics.keys()]).toEqual([...cluster.member(5).image.topics.keys()]);
     }
     expect(cluster.events.filter((e) => e.time >= healedAt && e.event.type === 'metadataConflict')).toEqual([]);
+  });
+
+  it(`any split of the tabs into clusters founded apart ends as one cluster with one metadata log (${MERGE_SEEDS} seeds)`, () => {
+    for (let seed = 1; seed <= MERGE_SEEDS; seed++) {
+      const prng = new Prng(seed);
+      const ids = new Set<number>();
+      const count = prng.int(3, 6);
+      while (ids.size < count) ids.add(prng.int(1, 99));
+      const shuffled = prng.shuffle([...ids]);
+      const cuts = [...new Set([prng.int(1, count - 1), prng.int(1, count - 1)])].sort((a, b) => a - b);
+      const groups = [0, ...cuts, count].slice(1).map((end, i, ends) => shuffled.slice(i === 0 ? 0 : ends[i - 1], end));
+      const cluster = new MemberCluster();
+      cluster.delayMs = () => prng.int(1, 40);
+      cluster.partition(...groups).start(...ids).runFor(3000);
+      // Each founded cluster may commit a topic of its own before they meet.
+      for (const group of groups) {
+        const controller = group.find((id) => cluster.member(id).isReadyController);
+        if (controller !== undefined && prng.chance(0.7)) cluster.createTopic(controller, `t${controller}`, Math.min(2, group.length));
+      }
+      cluster.runFor(prng.int(0, 2000));
+      const healedAt = cluster.heal().now;
+      cluster.runFor(15_000);
+      const context = `seed ${seed}, groups ${JSON.stringify(groups)}`;
+      const controllers = cluster.ids().filter((id) => cluster.member(id).isReadyController);
+      expect(controllers, context).toEqual([Math.max(...ids)]);
+      const log = cluster.member(controllers[0]!).metadataLog;
+      for (const id of cluster.ids()) {
+        const member = cluster.member(id);
+        expect(member.metadataLog, `${context}: broker ${id}`).toEqual(log);
+        expect(member.highWatermark, `${context}: broker ${id}`).toBe(log.length);
+        expect(member.image.offset, `${context}: broker ${id}`).toBe(log.length - 1);
+      }
+      expect(cluster.events.filter((e) => e.time >= healedAt && e.event.type === 'metadataConflict'), context).toEqual([]);
+      // And the merged cluster works: a new topic reaches every broker.
+      cluster.createTopic(controllers[0]!, 'after', Math.min(3, count));
+      cluster.runFor(3000);
+      for (const id of cluster.ids()) expect(cluster.member(id).image.topics.has('after'), `${context}: broker ${id}`).toBe(true);
+    }
   });
 });
