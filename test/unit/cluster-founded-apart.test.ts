@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterMember } from '../../src/cluster/cluster-member';
 import type { Channel, ClusterEvent, ClusterInput, ClusterMemberConfig, ClusterOutput } from '../../src/cluster/cluster-member';
+import type { ElectionPersistedState } from '../../src/cluster/controller-election';
+import type { MetadataEntry } from '../../src/cluster/metadata-quorum-messages';
 import { EventQueue } from '../sim/event-queue';
 import { Prng } from '../sim/prng';
 
@@ -12,7 +14,7 @@ import { Prng } from '../sim/prng';
 // created on the merged cluster never reached them (seen in the dashboard spec).
 
 type Pending =
-  | { readonly kind: 'deliver'; readonly from: number; readonly to: number; readonly channel: Channel; readonly message: unknown }
+  | { readonly kind: 'deliver'; readonly from: number; readonly to: number; readonly incarnation: number; readonly channel: Channel; readonly message: unknown }
   | { readonly kind: 'tick'; readonly id: number; readonly token: number };
 
 const DELAY_MS = 5;
@@ -30,6 +32,9 @@ class MemberCluster {
   private readonly queue = new EventQueue<Pending>();
   private readonly sides: number[][] = [];
   private seed = 1;
+  /** What each broker's storage holds, written as its outputs say. */
+  private readonly storage = new Map<number, { election: ElectionPersistedState | null; entries: MetadataEntry[]; highWatermark: number }>();
+  private readonly incarnations = new Map<number, number>();
 
   member(id: number): ClusterMember {
     const member = this.members.get(id);
@@ -50,6 +55,25 @@ class MemberCluster {
     for (const id of ids) this.boot(id);
     this.connectReachable(ids);
     return this;
+  }
+
+  /** The broker stops dead; its peers see its channels close. */
+  crash(id: number): this {
+    this.members.delete(id);
+    this.incarnations.set(id, (this.incarnations.get(id) ?? 0) + 1);
+    for (const peer of this.ids()) if (this.reachable(id, peer)) this.input(peer, { type: 'peerDown', id });
+    return this;
+  }
+
+  /** A crashed broker comes back from its storage. */
+  restart(id: number): this {
+    const stored = this.storage.get(id);
+    return this.restore(id, stored ? { election: stored.election, entries: [...stored.entries], highWatermark: stored.highWatermark } : undefined);
+  }
+
+  /** What the broker's storage holds now. */
+  stored(id: number) {
+    return this.storage.get(id);
   }
 
   /** Starts a broker whose storage holds `persisted`. */
@@ -82,8 +106,8 @@ class MemberCluster {
       const { time, item } = this.queue.pop()!;
       this.now = time;
       if (item.kind === 'tick') {
-        if (this.wakes.get(item.id) === item.token) this.input(item.id, { type: 'tick' });
-      } else if (this.reachable(item.from, item.to)) {
+        if (this.members.has(item.id) && this.wakes.get(item.id) === item.token) this.input(item.id, { type: 'tick' });
+      } else if (this.members.has(item.to) && this.incarnations.get(item.to) === item.incarnation && this.reachable(item.from, item.to)) {
         this.input(item.to, { type: 'message', from: item.from, channel: item.channel, message: JSON.parse(JSON.stringify(item.message)) as unknown });
       }
     }
@@ -92,6 +116,7 @@ class MemberCluster {
   }
 
   private boot(id: number, persisted?: ClusterMemberConfig['persisted']): void {
+    if (!this.incarnations.has(id)) this.incarnations.set(id, 0);
     const random = () => ((this.seed = (this.seed * 16807) % 2147483647) / 2147483647);
     this.members.set(id, new ClusterMember({ brokerId: id, random, ...(persisted ? { persisted } : {}) }));
     this.input(id, { type: 'start' });
@@ -100,7 +125,7 @@ class MemberCluster {
   private connectReachable(ids: number[]): void {
     for (const id of ids) {
       for (const peer of this.ids()) {
-        if (peer === id || !this.reachable(id, peer)) continue;
+        if (peer === id || !this.reachable(id, peer) || !this.members.has(id)) continue;
         this.input(id, { type: 'peerUp', id: peer });
         this.input(peer, { type: 'peerUp', id });
       }
@@ -116,18 +141,33 @@ class MemberCluster {
   }
 
   private apply(id: number, output: ClusterOutput): void {
+    this.store(id, output);
     for (const event of output.events) this.events.push({ time: this.now, broker: id, event });
     for (const { to, channel, message } of output.send) {
       if (!this.reachable(id, to)) continue;
       const link = `${id}>${to}`;
       const at = Math.max(this.now + this.delayMs(), this.linkClear.get(link) ?? 0);
       this.linkClear.set(link, at);
-      this.queue.push(at, { kind: 'deliver', from: id, to, channel, message });
+      this.queue.push(at, { kind: 'deliver', from: id, to, incarnation: this.incarnations.get(to) ?? 0, channel, message });
     }
     if (output.wakeAt !== null && Number.isFinite(output.wakeAt)) {
       const token = (this.wakes.get(id) ?? 0) + 1;
       this.wakes.set(id, token);
       this.queue.push(Math.max(output.wakeAt, this.now), { kind: 'tick', id, token });
+    }
+  }
+
+  private store(id: number, output: ClusterOutput): void {
+    const stored = this.storage.get(id) ?? { election: null, entries: [], highWatermark: 0 };
+    this.storage.set(id, stored);
+    if (output.persist.election !== null) stored.election = output.persist.election;
+    for (const write of output.persist.log) {
+      if (write.type === 'truncate') stored.entries.length = Math.min(stored.entries.length, write.offset);
+      else if (write.type === 'highWatermark') stored.highWatermark = write.offset;
+      else {
+        expect(write.baseOffset).toBe(stored.entries.length);
+        stored.entries.push(...write.entries);
+      }
     }
   }
 }
@@ -213,7 +253,15 @@ describe('clusters founded apart', () => {
       }
       cluster.runFor(prng.int(0, 2000));
       const healedAt = cluster.heal().now;
-      cluster.runFor(15_000);
+      // Now and then a broker crashes while the clusters merge, and comes back from its storage.
+      let elapsed = 0;
+      if (prng.chance(0.5)) {
+        const victim = prng.pick([...ids]);
+        const at = prng.int(0, 300);
+        cluster.runFor(at).crash(victim).runFor(prng.int(0, 2000)).restart(victim);
+        elapsed = cluster.now - healedAt;
+      }
+      cluster.runFor(15_000 - elapsed);
       const context = `seed ${seed}, groups ${JSON.stringify(groups)}`;
       const controllers = cluster.ids().filter((id) => cluster.member(id).isReadyController);
       expect(controllers, context).toEqual([Math.max(...ids)]);
@@ -223,6 +271,9 @@ describe('clusters founded apart', () => {
         expect(member.metadataLog, `${context}: broker ${id}`).toEqual(log);
         expect(member.highWatermark, `${context}: broker ${id}`).toBe(log.length);
         expect(member.image.offset, `${context}: broker ${id}`).toBe(log.length - 1);
+        // What it acts on is what its storage holds.
+        expect(cluster.stored(id)?.entries, `${context}: broker ${id} storage`).toEqual(member.metadataLog);
+        expect(cluster.stored(id)?.highWatermark, `${context}: broker ${id} storage`).toBe(member.highWatermark);
       }
       expect(cluster.events.filter((e) => e.time >= healedAt && e.event.type === 'metadataConflict'), context).toEqual([]);
       // And the merged cluster works: a new topic reaches every broker.
