@@ -16,6 +16,7 @@ import {
   FencedLeaderEpochError,
   InvalidConfigurationError,
   InvalidRequestError,
+  InvalidTopicError,
   NotLeaderOrFollowerError,
   TabkaError,
   TopicAlreadyExistsError,
@@ -50,6 +51,9 @@ export interface TopicResult {
  * The records of all successful topics can be appended together: each topic's records only
  * depend on the image, not on each other (topic ids are kept distinct across the request).
  */
+/** KRaft's own log's name (MetadataLog): a topic of that name would take it over as its replica. */
+const RESERVED_TOPIC_NAMES = new Set(['__cluster_metadata']);
+
 export function createTopics(
   image: MetadataImage,
   liveBrokerIds: readonly number[],
@@ -66,6 +70,7 @@ export function createTopics(
       // Kafka answers INVALID_REQUEST to every copy of a name given twice, not first-wins.
       if ((counts.get(request.name) ?? 0) > 1) throw new InvalidRequestError(`topic ${request.name} is listed twice`);
       validateTopicName(request.name);
+      if (RESERVED_TOPIC_NAMES.has(request.name)) throw new InvalidTopicError(request.name, 'the name is reserved for the cluster metadata log');
       if (image.topics.has(request.name)) throw new TopicAlreadyExistsError(request.name);
       const configs = validateTopicConfigs(request.configs ?? {});
       const assignment = assignReplicasToBrokers(usable, request.numPartitions, request.replicationFactor, { random });

@@ -91,6 +91,7 @@ describe('createTopics', () => {
 
   it.each([
     ['an invalid name', { name: 'a/b', numPartitions: 1, replicationFactor: 1 }, InvalidTopicError],
+    ["the metadata log's own name", { name: '__cluster_metadata', numPartitions: 1, replicationFactor: 1 }, InvalidTopicError],
     ['an existing topic', { name: 'exists', numPartitions: 1, replicationFactor: 1 }, TopicAlreadyExistsError],
     ['zero partitions', { name: 'p', numPartitions: 0, replicationFactor: 1 }, InvalidPartitionsError],
     ['zero replicas', { name: 'r', numPartitions: 1, replicationFactor: 0 }, InvalidReplicationFactorError],
