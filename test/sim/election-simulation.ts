@@ -598,13 +598,20 @@ class ElectionSimulation {
         maybeMembers.push(broker.id);
       }
     }
-    // A broker that is back elects with the view it holds until it hears a newer one, which
-    // only a broker that stays down may hold (a controller's change that reached no one else):
-    // a majority of every view held by a broker that is back must be back too.
-    const heldViews = () => this.ids.map((id) => this.broker(id)).filter((b) => !stayDown.has(b)).map((b) => b.persisted?.view.members ?? []);
+    // The brokers that are back elect with the newest view one of them holds (the others adopt
+    // it from heartbeats); a newer one may be held only by a broker that stays down (a
+    // controller's change that reached no one else): a majority of that one must be back too.
+    const newestHeld = () => {
+      let held = EMPTY_VIEW;
+      for (const id of this.ids) {
+        const view = this.broker(id).persisted?.view;
+        if (!stayDown.has(this.broker(id)) && view && compareViews(view, held) > 0) held = view;
+      }
+      return held.members;
+    };
     for (let changed = true; changed; ) {
       changed = false;
-      for (const members of [newest.members, maybeMembers, ...heldViews()]) {
+      for (const members of [newest.members, maybeMembers, newestHeld()]) {
         const back = () => members.filter((id) => !stayDown.has(this.broker(id))).length;
         while (members.length > 0 && back() * 2 <= members.length) {
           const returning = down.find((b) => stayDown.has(b) && members.includes(b.id));
