@@ -410,8 +410,13 @@ export class ClusterNode {
 
   /** Storage first (votes, then the metadata log), then frames: nothing is promised before it is stored. */
   private async applyOutput(now: number, output: ClusterOutput): Promise<void> {
-    if (output.persist.election) await this.options.logs.store.putMeta(ELECTION_STATE_KEY, output.persist.election);
+    const election = output.persist.election;
+    // A founding that drops a copied log stores the drop first: stored the other way round, a
+    // crash between would come back as the founder of a view of itself over the copied log.
+    const logFirst = output.events.some((event) => event.type === 'replaced');
+    if (election && !logFirst) await this.options.logs.store.putMeta(ELECTION_STATE_KEY, election);
     if (output.persist.log.length > 0) await this.metadataLog.write(output.persist.log);
+    if (election && logFirst) await this.options.logs.store.putMeta(ELECTION_STATE_KEY, election);
     // Election and quorum messages are fire and forget: a lost one is made up by the next tick.
     for (const { to, channel, message } of output.send) this.sendFrame(to, eventFrame(channel, message)).catch(() => undefined);
     for (const event of output.events) this.record(now, event);

@@ -118,6 +118,7 @@ export class ClusterMember {
       persisted: config.persisted?.election ?? null,
       metadataLogEnd: () => this.quorum.logEnd,
       metadataReady: () => this.quorum.isReady,
+      heldByMajorityOf: (members) => this.quorum.heldByMajorityOf(members),
       ...(config.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: config.heartbeatIntervalMs }),
       ...(config.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.sessionTimeoutMs }),
       ...(config.electionTimeoutMs === undefined ? {} : { electionTimeoutMs: config.electionTimeoutMs }),

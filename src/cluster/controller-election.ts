@@ -99,6 +99,15 @@ export interface ControllerElectionConfig {
    * leave a view whose every member lacks committed metadata. Default: always.
    */
   metadataReady?: () => boolean;
+  /**
+   * Whether a majority of `members` holds every committed metadata entry. A ready controller
+   * changes the view only to one where that holds: views change apart from the log here, so
+   * Raft's implicit rule (a configuration commits only once the new majority holds the log up
+   * to it) must be asked for. Without it, newcomers admitted before they copied the log, or
+   * the removal of brokers that held it, let a majority without it elect. Default: always.
+   */
+  heldByMajorityOf?: (members: readonly number[]) => boolean;
+
 }
 
 /** What must survive a restart. Written by the driver whenever `persist` is not null. */
@@ -191,6 +200,7 @@ export class ControllerElection {
   private readonly membership: Membership;
   private readonly metadataLogEnd: () => LogEnd;
   private readonly metadataReady: () => boolean;
+  private readonly heldByMajorityOf: (members: readonly number[]) => boolean;
 
   // Persisted.
   private _epoch: number;
@@ -211,6 +221,8 @@ export class ControllerElection {
   private readonly votes = new Map<number, LogEnd>();
   /** The view our claim carried: what the acknowledgements vouch for. */
   private claimView: ClusterView = EMPTY_VIEW;
+  /** How many members the view had when this broker last became the active controller. */
+  private electedViewSize = 0;
   /** Newest view each peer reported: the controller's evidence that a view reached a majority. */
   private readonly reportedViews = new Map<number, ClusterView>();
   /** Peers discovery named, with when it first did. */
@@ -243,6 +255,7 @@ export class ControllerElection {
     }
     this.metadataLogEnd = config.metadataLogEnd ?? (() => EMPTY_LOG_END);
     this.metadataReady = config.metadataReady ?? (() => true);
+    this.heldByMajorityOf = config.heldByMajorityOf ?? (() => true);
     const persisted = config.persisted ?? null;
     this._epoch = persisted?.epoch ?? 0;
     this.votedFor = persisted?.votedFor ?? null;
@@ -609,6 +622,7 @@ export class ControllerElection {
     this.setController(this.brokerId);
     // Restamp the view with our epoch; it must reach a majority before we change membership.
     this.setView({ epoch: this._epoch, seq: 0, members });
+    this.electedViewSize = members.length;
     this.events.push({ type: 'becameController', epoch: this._epoch, electedWith, logEnds });
     this.nextHeartbeatAt = now;
   }
@@ -641,7 +655,12 @@ export class ControllerElection {
 
   /** One change at a time, each only after the previous view reached a majority. */
   private maybeChangeView(now: number): void {
-    if (!this.metadataReady()) return;
+    // Until it holds the metadata, at most one departed member goes and none is admitted: the
+    // view it was elected with keeps a majority of the brokers holding committed entries only
+    // one removal deep (more, and the last member may lack them all); none at all could leave
+    // a view of two frozen when the other member leaves.
+    const ready = this.metadataReady();
+    if (!ready && this._view.members.length < this.electedViewSize) return;
     let holding = 0;
     for (const id of this._view.members) {
       const reported = this.reportedViews.get(id);
@@ -651,14 +670,20 @@ export class ControllerElection {
     const { epoch, seq } = this._view;
     for (const id of this._view.members) {
       if (id !== this.brokerId && this.departed.has(id)) {
-        this.setView(viewWithout(this._view, epoch, seq + 1, id));
+        const next = viewWithout(this._view, epoch, seq + 1, id);
+        // (Not ready: the one removal allowed above keeps every majority meeting the holders.)
+        if (ready && !this.heldByMajorityOf(next.members)) return;
+        this.setView(next);
         this.nextHeartbeatAt = now;
         return;
       }
     }
+    if (!ready) return;
     for (const id of this.membership.knownPeers()) {
       if (!isMember(this._view, id) && !this.departed.has(id) && this.membership.isReachable(id, now)) {
-        this.setView(viewWith(this._view, epoch, seq + 1, id));
+        const next = viewWith(this._view, epoch, seq + 1, id);
+        if (!this.heldByMajorityOf(next.members)) return;
+        this.setView(next);
         this.nextHeartbeatAt = now;
         return;
       }

@@ -175,6 +175,16 @@ export class MetadataQuorum {
   get entries(): readonly MetadataEntry[] {
     return this.log;
   }
+  /**
+   * As the ready controller: whether a majority of `members` holds every committed entry (for
+   * a follower: its last fetch matched our log up to the high watermark).
+   */
+  heldByMajorityOf(members: readonly number[]): boolean {
+    if (this._role !== 'leader') return false;
+    const holding = members.filter((id) => (id === this.brokerId ? this.log.length : (this.matched.get(id) ?? -1)) >= this.hw).length;
+    return holding >= Math.floor(members.length / 2) + 1;
+  }
+
   /** The founding this log descends from (see LogOrigin). */
   get origin(): LogOrigin | null {
     const first = this.log[0];
@@ -227,8 +237,13 @@ export class MetadataQuorum {
     if (state.elected && state.isActiveController) {
       // A new cluster starts a new history: a log this broker copied while it waited to be
       // admitted elsewhere would give the new founding that cluster's origin.
-      if (state.elected.founded && this.log.length > 0) this.replaceLog(this.brokerId);
-      this.startRecovery(state.elected.epoch, state.elected.logEnds, now);
+      if (state.elected.founded) {
+        if (this.log.length > 0) this.replaceLog(this.brokerId);
+        // Alone in its view, it is its own freshest voter.
+        this.startRecovery(state.elected.epoch, new Map(), now);
+      } else {
+        this.startRecovery(state.elected.epoch, state.elected.logEnds, now);
+      }
       return;
     }
     if (this._role !== 'follower' && (!state.isActiveController || state.epoch !== previous.epoch)) {

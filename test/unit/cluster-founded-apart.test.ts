@@ -18,8 +18,16 @@ type Pending =
   | { readonly kind: 'tick'; readonly id: number; readonly token: number };
 
 const DELAY_MS = 5;
-/** `MERGE_SEEDS=3000 npx vitest run test/unit/cluster-founded-apart.test.ts` runs more. */
+/**
+ * `MERGE_SEEDS=3000 npx vitest run test/unit/cluster-founded-apart.test.ts` runs more (all
+ * pass), and MERGE_TRACE=1 prints a failing seed's cluster events. Always run too: seed 422,
+ * where two brokers admitted one after the other before either had copied the log outvoted
+ * the one that held it and elected a controller without it (now a view changes only to one a
+ * majority of which holds the committed log), and 2457, which a stricter rule (admit only
+ * brokers that caught up) deadlocked.
+ */
 const MERGE_SEEDS = Number(process.env['MERGE_SEEDS'] ?? 200);
+const KEPT_SEEDS = [422, 2457];
 
 class MemberCluster {
   now = 0;
@@ -235,7 +243,7 @@ describe('clusters founded apart', () => {
   });
 
   it(`any split of the tabs into clusters founded apart ends as one cluster with one metadata log (${MERGE_SEEDS} seeds)`, () => {
-    for (let seed = 1; seed <= MERGE_SEEDS; seed++) {
+    for (const seed of new Set([...Array.from({ length: MERGE_SEEDS }, (_, i) => i + 1), ...KEPT_SEEDS])) {
       const prng = new Prng(seed);
       const ids = new Set<number>();
       const count = prng.int(3, 6);
@@ -247,11 +255,21 @@ describe('clusters founded apart', () => {
       cluster.delayMs = () => prng.int(1, 40);
       cluster.partition(...groups).start(...ids).runFor(3000);
       // Each founded cluster may commit a topic of its own before they meet.
+      const proposed = new Map<number, string[]>();
       for (const group of groups) {
         const controller = group.find((id) => cluster.member(id).isReadyController);
-        if (controller !== undefined && prng.chance(0.7)) cluster.createTopic(controller, `t${controller}`, Math.min(2, group.length));
+        if (controller === undefined) continue;
+        proposed.set(controller, []);
+        if (prng.chance(0.7)) {
+          cluster.createTopic(controller, `t${controller}`, Math.min(2, group.length));
+          proposed.set(controller, [`t${controller}`]);
+        }
       }
       cluster.runFor(prng.int(0, 2000));
+      // Every group founded a cluster of its own; what each committed is what a merge may keep.
+      const founders = cluster.ids().filter((id) => cluster.member(id).isReadyController);
+      expect(founders.length, `seed ${seed}`).toBe(groups.length);
+      const founded = founders.map((id) => ({ committed: [...cluster.member(id).image.topics.keys()], proposed: proposed.get(id) ?? [] }));
       const healedAt = cluster.heal().now;
       // Now and then a broker crashes while the clusters merge, and comes back from its storage.
       let elapsed = 0;
@@ -264,6 +282,9 @@ describe('clusters founded apart', () => {
       cluster.runFor(15_000 - elapsed);
       const context = `seed ${seed}, groups ${JSON.stringify(groups)}`;
       const controllers = cluster.ids().filter((id) => cluster.member(id).isReadyController);
+      if (controllers[0] !== Math.max(...ids) && process.env['MERGE_TRACE']) {
+        for (const e of cluster.events) if (e.event.type !== 'messageRejected' && e.event.type !== 'controllerChanged') console.log(e.time, e.broker, JSON.stringify(e.event));
+      }
       expect(controllers, context).toEqual([Math.max(...ids)]);
       const log = cluster.member(controllers[0]!).metadataLog;
       for (const id of cluster.ids()) {
@@ -276,6 +297,13 @@ describe('clusters founded apart', () => {
         expect(cluster.stored(id)?.highWatermark, `${context}: broker ${id} storage`).toBe(member.highWatermark);
       }
       expect(cluster.events.filter((e) => e.time >= healedAt && e.event.type === 'metadataConflict'), context).toEqual([]);
+      // One founding's metadata survives: all it had committed, nothing another founding made.
+      const merged = [...cluster.member(controllers[0]!).image.topics.keys()];
+      const survivor = founded.find(({ committed, proposed: made }) => committed.every((t) => merged.includes(t)) && merged.every((t) => made.includes(t)));
+      if ((survivor === undefined || controllers[0] !== Math.max(...ids)) && process.env['MERGE_TRACE']) {
+        for (const e of cluster.events) if (e.event.type !== 'messageRejected') console.log(e.time, e.broker, JSON.stringify(e.event));
+      }
+      expect(survivor, `${context}: merged topics ${JSON.stringify(merged)} of ${JSON.stringify(founded)}`).toBeDefined();
       // And the merged cluster works: a new topic reaches every broker.
       cluster.createTopic(controllers[0]!, 'after', Math.min(3, count));
       cluster.runFor(3000);
