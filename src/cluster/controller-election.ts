@@ -655,12 +655,14 @@ export class ControllerElection {
 
   /** One change at a time, each only after the previous view reached a majority. */
   private maybeChangeView(now: number): void {
-    // Until it holds the metadata, at most one departed member goes and none is admitted: the
-    // view it was elected with keeps a majority of the brokers holding committed entries only
-    // one removal deep (more, and the last member may lack them all); none at all could leave
-    // a view of two frozen when the other member leaves.
+    // Until it holds the metadata it changes nothing, with one exception: in a view of two it
+    // was elected with, it removes the other member if that one leaves. Both held every
+    // committed entry (the view came from a checked change), and frozen, the view could never
+    // elect again. A larger view keeps a majority without the leaver: it resigns and re-elects.
+    // (Removals while recovering, one per election, once chained to a controller alone
+    // without what the leavers held.)
     const ready = this.metadataReady();
-    if (!ready && this._view.members.length < this.electedViewSize) return;
+    if (!ready && !(this.electedViewSize === 2 && this._view.members.length === 2)) return;
     let holding = 0;
     for (const id of this._view.members) {
       const reported = this.reportedViews.get(id);
@@ -671,7 +673,6 @@ export class ControllerElection {
     for (const id of this._view.members) {
       if (id !== this.brokerId && this.departed.has(id)) {
         const next = viewWithout(this._view, epoch, seq + 1, id);
-        // (Not ready: the one removal allowed above keeps every majority meeting the holders.)
         if (ready && !this.heldByMajorityOf(next.members)) return;
         this.setView(next);
         this.nextHeartbeatAt = now;
