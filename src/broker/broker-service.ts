@@ -15,7 +15,7 @@ import type { PartitionOffsets, ProduceResponse } from './data-requests';
 import type { Acks, FetchResult } from './partition';
 import { GroupCoordinators } from './group-coordinators';
 import type { GroupApi } from './group-requests';
-import { METADATA_TOPIC } from './metadata-log';
+import { METADATA_TOPIC } from '../cluster/metadata-records';
 import { ReplicaManager } from './replica-manager';
 import type { ReplicaStatus } from './replica-manager';
 import { ownedBytes } from '../util/owned-bytes';

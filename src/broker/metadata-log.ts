@@ -6,12 +6,11 @@
  */
 import type { LogWrite } from '../cluster/metadata-quorum';
 import type { MetadataEntry } from '../cluster/metadata-quorum-messages';
-import { parseMetadataRecord } from '../cluster/metadata-records';
+import { METADATA_TOPIC, parseMetadataRecord } from '../cluster/metadata-records';
 import type { LogManager } from '../log/log-manager';
 import type { PartitionLog } from '../log/partition-log';
 import { decodeRecordBatch, encodeRecordBatch } from '../protocol/record-batch';
 
-export const METADATA_TOPIC = '__cluster_metadata';
 const HIGH_WATERMARK_KEY = 'metadataHighWatermark';
 
 const utf8 = new TextEncoder();

@@ -107,7 +107,6 @@ export interface ControllerElectionConfig {
    * the removal of brokers that held it, let a majority without it elect. Default: always.
    */
   heldByMajorityOf?: (members: readonly number[]) => boolean;
-
 }
 
 /** What must survive a restart. Written by the driver whenever `persist` is not null. */

@@ -182,10 +182,8 @@ export class MetadataQuorum {
   heldByMajorityOf(members: readonly number[]): boolean {
     if (this._role !== 'leader') return false;
     // (Right after an election our high watermark may lag what the last controller committed:
-    // see the note on heldByMajorityOf in README's known limits.)
-    const needed = this.hw;
-    const holding = members.filter((id) => (id === this.brokerId ? this.log.length : (this.matched.get(id) ?? -1)) >= needed).length;
-    return holding >= Math.floor(members.length / 2) + 1;
+    // see README's known limits.)
+    return members.filter((id) => this.heldBy(id) >= this.hw).length >= majorityOf(members.length);
   }
 
   /** The founding this log descends from (see LogOrigin). */
@@ -498,14 +496,16 @@ export class MetadataQuorum {
   }
 
   /** The largest offset a majority of the view holds, once it covers this epoch's first entry. */
+  /** How much of our log `id` holds: all of it for us, what its last matching fetch showed for a follower (-1: unknown). */
+  private heldBy(id: number): number {
+    return id === this.brokerId ? this.log.length : (this.matched.get(id) ?? -1);
+  }
+
   private advanceHighWatermark(): void {
     const members = this.election.members;
     if (members.length === 0) return;
-    const held = members
-      .map((id) => (id === this.brokerId ? this.log.length : (this.matched.get(id) ?? 0)))
-      .sort((a, b) => b - a);
-    const majority = Math.floor(members.length / 2) + 1;
-    const candidate = held[majority - 1] ?? 0;
+    const held = members.map((id) => this.heldBy(id)).sort((a, b) => b - a);
+    const candidate = held[majorityOf(members.length) - 1] ?? 0;
     if (candidate > this.markerOffset && candidate > this.hw) {
       this.learnHighWatermark(candidate);
       // Parked followers learn the new high watermark now, not at the end of their long poll.
@@ -555,4 +555,8 @@ export function compareLogEnds(a: LogEnd, b: LogEnd): number {
 
 function sameOrigin(a: LogOrigin | null, b: LogOrigin | null): boolean {
   return a?.epoch === b?.epoch && a?.controllerId === b?.controllerId;
+}
+
+function majorityOf(size: number): number {
+  return Math.floor(size / 2) + 1;
 }

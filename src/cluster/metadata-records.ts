@@ -14,6 +14,9 @@ import { validateTopicName } from '../protocol/topic-name';
 /** Leader id of a partition that has no leader (Kafka's LeaderConstants.NO_LEADER). */
 export const NO_LEADER = -1;
 
+/** The name of the partition the metadata log is kept in (KRaft's), on every broker. */
+export const METADATA_TOPIC = '__cluster_metadata';
+
 export interface RegisterBrokerRecord {
   readonly type: 'RegisterBroker';
   readonly brokerId: number;

@@ -25,7 +25,7 @@ import {
 import { validateTopicName } from '../protocol/topic-name';
 import { getPartition, isActiveBroker } from './metadata-image';
 import type { MetadataImage, PartitionImage } from './metadata-image';
-import { NO_LEADER } from './metadata-records';
+import { METADATA_TOPIC, NO_LEADER } from './metadata-records';
 import type { MetadataRecord, PartitionChangeRecord, PartitionRecord } from './metadata-records';
 import { assignReplicasToBrokers } from './replica-assignment';
 import { sameMembers } from '../util/same-members';
@@ -51,9 +51,6 @@ export interface TopicResult {
  * The records of all successful topics can be appended together: each topic's records only
  * depend on the image, not on each other (topic ids are kept distinct across the request).
  */
-/** KRaft's own log's name (MetadataLog): a topic of that name would take it over as its replica. */
-const RESERVED_TOPIC_NAMES = new Set(['__cluster_metadata']);
-
 export function createTopics(
   image: MetadataImage,
   liveBrokerIds: readonly number[],
@@ -70,7 +67,8 @@ export function createTopics(
       // Kafka answers INVALID_REQUEST to every copy of a name given twice, not first-wins.
       if ((counts.get(request.name) ?? 0) > 1) throw new InvalidRequestError(`topic ${request.name} is listed twice`);
       validateTopicName(request.name);
-      if (RESERVED_TOPIC_NAMES.has(request.name)) throw new InvalidTopicError(request.name, 'the name is reserved for the cluster metadata log');
+      // A topic of the metadata log's own name would take that log over as its replica.
+      if (request.name === METADATA_TOPIC) throw new InvalidTopicError(request.name, 'the name is reserved for the cluster metadata log');
       if (image.topics.has(request.name)) throw new TopicAlreadyExistsError(request.name);
       const configs = validateTopicConfigs(request.configs ?? {});
       const assignment = assignReplicasToBrokers(usable, request.numPartitions, request.replicationFactor, { random });
