@@ -138,6 +138,10 @@ export class Tabka {
   hangUp(): void {
     // A crashed broker says nothing more, even when its page goes away later.
     if (!this.crashed) this.port.sayGoodbye();
+    // The broker has said goodbye: it must not hear its links close one by one as peers
+    // failing. Seeing the controller's link go first, it would stand for controller with the
+    // peers still linked, and keep that epoch in storage, above the controller's.
+    this.port.close();
     this.mesh.close();
     void this.closeBroker();
   }

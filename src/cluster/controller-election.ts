@@ -224,6 +224,8 @@ export class ControllerElection {
   private electedViewSize = 0;
   /** Newest view each peer reported: the controller's evidence that a view reached a majority. */
   private readonly reportedViews = new Map<number, ClusterView>();
+  /** The epoch in each peer's latest heartbeat (a broker's epoch never goes back). */
+  private readonly reportedEpochs = new Map<number, number>();
   /** Peers discovery named, with when it first did. */
   private readonly announced = new Map<number, number>();
   /** Peers that sent LEAVE, with the LEAVE's timestamp (their clock). */
@@ -372,6 +374,7 @@ export class ControllerElection {
     this.membership.heard(from, now);
     this.maxEpochHeard = Math.max(this.maxEpochHeard, message.epoch);
     if (message.type === 'HEARTBEAT') {
+      this.reportedEpochs.set(from, message.epoch);
       this.membership.peerTimestamp(from, message.ts);
       if (message.echo !== null) this.membership.echoed(from, message.echo, now);
     }
@@ -681,6 +684,10 @@ export class ControllerElection {
     if (!ready) return;
     for (const id of this.membership.knownPeers()) {
       if (!isMember(this._view, id) && !this.departed.has(id) && this.membership.isReachable(id, now)) {
+        if (this.isFencedBy(id)) {
+          this.resign('higherEpoch', now);
+          return;
+        }
         const next = viewWith(this._view, epoch, seq + 1, id);
         if (!this.heldByMajorityOf(next.members)) return;
         this.setView(next);
@@ -707,6 +714,18 @@ export class ControllerElection {
       if (id > this.brokerId && now < at + this.foundingPatienceMs) until.push(at + this.foundingPatienceMs);
     }
     return until;
+  }
+
+  /**
+   * A broker outside the view holds our view but a higher epoch: one it stood in or granted
+   * (a candidacy that failed as it left, say) before it was removed. It ignores our claim, so
+   * it never fetches the metadata it must hold to be admitted, and would wait forever. Like a
+   * Raft leader that sees a higher term, the controller steps down and claims above it.
+   * Brokers of another founding (another view) are left to the merge.
+   */
+  private isFencedBy(id: number): boolean {
+    const reported = this.reportedViews.get(id);
+    return (this.reportedEpochs.get(id) ?? 0) > this._epoch && reported !== undefined && compareViews(reported, this._view) === 0;
   }
 
   private get eligible(): boolean {

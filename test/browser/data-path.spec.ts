@@ -268,6 +268,10 @@ test('with min.insync.replicas 2 and two of three tabs gone, acks=all is refused
 
   const returned = await joinTab(context, { cluster, via: 'broadcast' });
   await expect.poll(() => send(survivor, 3000, 100, -1), { timeout: 30_000 }).toBe('ok');
+  // Tabs that closed said goodbye and went: none stood for controller on the way out (seeing
+  // its links close one by one), so the controller never had to step down to take one back.
+  const survivorStatus = await survivor.evaluate(() => (window as unknown as ClusterWindow).tabka.clusterStatus());
+  expect(survivorStatus.events.filter(({ event }) => event.type === 'resignedController')).toEqual([]);
   const values = await returned.evaluate(async () => {
     const consumer = (window as unknown as ClusterWindow).tabka.consumer({ groupId: 'check' });
     await consumer.subscribe({ topic: 'ledger', fromBeginning: true });

@@ -271,6 +271,31 @@ describe('ControllerElection', () => {
     expect(cluster.machine(3).knownBrokers).toEqual([3]);
   });
 
+  it('a broker that left after a failed candidacy, with a higher epoch than the controller, is admitted again when it returns', () => {
+    // Held means "follows the controller", as a metadata fetch only goes to the controller one follows.
+    const cluster: ManualCluster = new ManualCluster({
+      heldByMajorityOf: (members) => members.filter((id) => cluster.running().includes(id) && cluster.machine(id).controllerId === 3).length * 2 > members.length,
+    });
+    cluster.start(1, 2, 3).runFor(3000);
+    expectController(cluster, 3);
+    // 2's page is closing: its link to 3 goes first, so 2 stands in epoch 2 with only 1 in
+    // reach (1 refuses: it follows a live 3). Then its goodbye, stamped before, reaches 3.
+    cluster.cut(2, 3).cut(3, 2);
+    cluster.input(2, { type: 'peerDown', id: 3 });
+    cluster.runFor(100);
+    expect(cluster.stored(2)?.epoch).toBe(2);
+    expect(cluster.machine(3).epoch).toBe(1);
+    cluster.input(3, { type: 'message', from: 2, message: { type: 'LEAVE', epoch: 1, ts: cluster.now } });
+    cluster.crash(2, { notify: true }).runFor(1000);
+    cluster.leave(1).runFor(1000);
+    expect(cluster.machine(3).knownBrokers).toEqual([3]);
+
+    cluster.heal().start(2).runFor(4 * SESSION);
+    expectController(cluster, 3);
+    expect(cluster.machine(3).epoch).toBeGreaterThan(2);
+    expect(cluster.machine(3).knownBrokers).toEqual([2, 3]);
+  });
+
   it('admits one broker at a time, each only once a majority holds the previous view', () => {
     const cluster = formed(10, 20, 30);
     let largest = 0;

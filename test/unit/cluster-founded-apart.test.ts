@@ -99,6 +99,18 @@ class MemberCluster {
     return this;
   }
 
+  /** `at` alone sees its channel to `peer` close (the other end hears nothing yet). */
+  channelClosed(at: number, peer: number): this {
+    this.input(at, { type: 'peerDown', id: peer });
+    return this;
+  }
+
+  /** Hands `to` a message as if `from` had sent it just now (a page's stored goodbye, say). */
+  deliver(from: number, to: number, channel: Channel, message: unknown): this {
+    this.input(to, { type: 'message', from, channel, message });
+    return this;
+  }
+
   heal(): this {
     const apart = this.ids().flatMap((a) => this.ids().filter((b) => a < b && !this.reachable(a, b)).map((b) => [a, b] as const));
     this.sides.length = 0;
@@ -347,5 +359,28 @@ describe('view changes keep the committed metadata on a majority', () => {
     const member = cluster.member(3);
     // Before, 3 ended ready alone in a view of itself without T.
     expect(member.isReadyController && !member.image.topics.has('T')).toBe(false);
+  });
+});
+
+describe('a broker that comes back', () => {
+  it('is admitted again and copies the metadata, even with a higher epoch than the controller from a candidacy as it left', () => {
+    const cluster = new MemberCluster().start(1, 2, 3).runFor(3000);
+    cluster.createTopic(3, 'T', 3);
+    cluster.runFor(1000);
+    // 2's tab closes: it sees its link to the controller close first, while 1 is still linked,
+    // and stands in epoch 2 (1 refuses: it follows a live 3). 3 only gets its goodbye, stamped
+    // in epoch 1 before.
+    cluster.partition([1, 2], [1, 3]).channelClosed(2, 3).runFor(100);
+    expect(cluster.stored(2)?.election?.epoch).toBe(2);
+    cluster.deliver(2, 3, 'election', { type: 'LEAVE', epoch: 1, ts: cluster.now }).crash(2).runFor(1000);
+    cluster.leave(1).runFor(1000);
+    expect(cluster.member(3).view.members).toEqual([3]);
+    expect(cluster.member(3).controllerEpoch).toBe(1);
+
+    cluster.heal().restart(2).runFor(6000);
+    expect(cluster.member(3).isReadyController).toBe(true);
+    expect(cluster.member(3).view.members).toEqual([2, 3]);
+    expect(cluster.member(2).controllerId).toBe(3);
+    expect(cluster.member(2).image.topics.has('T')).toBe(true);
   });
 });
