@@ -181,9 +181,10 @@ export class MetadataQuorum {
    */
   heldByMajorityOf(members: readonly number[]): boolean {
     if (this._role !== 'leader') return false;
-    // (Right after an election our high watermark may lag what the last controller committed:
-    // see README's known limits.)
-    return members.filter((id) => this.heldBy(id) >= this.hw).length >= majorityOf(members.length);
+    // Right after an election our high watermark may lag what the last controller committed.
+    // Our LeaderChange comes after all of it, so holding that is holding every committed entry.
+    const needed = Math.max(this.hw, this.markerOffset + 1);
+    return members.filter((id) => this.heldBy(id) >= needed).length >= majorityOf(members.length);
   }
 
   /** The founding this log descends from (see LogOrigin). */
@@ -376,7 +377,10 @@ export class MetadataQuorum {
     } else if (response.offset === this.log.length && response.entries.length > 0) {
       this.append(response.entries);
     }
-    if (following) this.learnHighWatermark(Math.min(response.highWatermark, this.log.length));
+    // After a truncation what is left is unchecked (our last epoch up to theirs may end on
+    // entries they do not hold) until the next fetch matches it: their high watermark would
+    // count such entries as committed here.
+    if (following && response.diverging === null) this.learnHighWatermark(Math.min(response.highWatermark, this.log.length));
     this.nextFetchAt = now;
     if (recovering) this.maybeFinishRecovery();
   }
@@ -495,12 +499,12 @@ export class MetadataQuorum {
     return { baseOffset, lastOffset: this.log.length - 1 };
   }
 
-  /** The largest offset a majority of the view holds, once it covers this epoch's first entry. */
   /** How much of our log `id` holds: all of it for us, what its last matching fetch showed for a follower (-1: unknown). */
   private heldBy(id: number): number {
     return id === this.brokerId ? this.log.length : (this.matched.get(id) ?? -1);
   }
 
+  /** The largest offset a majority of the view holds, once it covers this epoch's first entry. */
   private advanceHighWatermark(): void {
     const members = this.election.members;
     if (members.length === 0) return;

@@ -108,6 +108,36 @@ describe('metadata quorum', () => {
     expect(bench.node(1).highWatermark).toBe(bench.node(3).entries.length);
   });
 
+  it('takes no high watermark from an answer that says its log diverges: what it kept is not yet checked', () => {
+    const bench = new Bench();
+    // The controller's epoch 4 ends at offset 3. Broker 1 holds an epoch-3 entry at offset 1
+    // that the controller does not, then an epoch-6 one (a controller that never committed).
+    const controllerLog = [entry(1, 1), entry(4, 7), entry(4, 8)];
+    bench.add(3, controllerLog, 3);
+    bench.add(2, [...controllerLog], 3);
+    bench.add(1, [entry(1, 1), entry(3, 5), entry(6, 6)], 1);
+    bench.elect(3, 7, [1, 2, 3]);
+    const matching = () => {
+      const ours = bench.node(1).entries;
+      const theirs = bench.node(3).entries;
+      let n = 0;
+      while (n < ours.length && JSON.stringify(ours[n]) === JSON.stringify(theirs[n])) n++;
+      return n;
+    };
+    // Asked at offset 3 after epoch 6, the controller says "epoch 4 ends at 3"; broker 1's own
+    // last epoch up to 4 is 3, ending at 2: it keeps offset 1, which the next fetch drops.
+    for (let i = 0; i < 20 && bench.inbox.length > 0; i++) {
+      bench.pump(1);
+      expect(bench.node(1).highWatermark).toBeLessThanOrEqual(matching());
+    }
+    expect(bench.outputs.flatMap((o) => o.events).filter((e) => e.type === 'truncated')).toEqual([
+      { type: 'truncated', offset: 2 },
+      { type: 'truncated', offset: 1 },
+    ]);
+    expect(bench.node(1).entries).toEqual(bench.node(3).entries);
+    expect(bench.node(1).highWatermark).toBe(bench.node(3).highWatermark);
+  });
+
   it('makes a new controller copy the freshest voter log before it leads', () => {
     const bench = new Bench();
     const fresh = [entry(1, 1), entry(1, 2), entry(2, 3)];
@@ -131,6 +161,22 @@ describe('metadata quorum', () => {
     for (const id of [1, 2]) bench.feed(id, { type: 'tick' });
     bench.pump();
     for (const id of [1, 2, 5]) expect(bench.node(id).highWatermark).toBe(4);
+  });
+
+  it("right after its election, counts a follower as holding the committed metadata only once it holds the controller's LeaderChange", () => {
+    const bench = new Bench();
+    // The last controller committed offsets 1 and 2, but broker 3 only heard of offset 0 being
+    // committed: its high watermark lags. Broker 1 holds offset 0 alone.
+    bench.add(3, [entry(1, 1), entry(1, 2), entry(1, 3)], 1);
+    bench.add(1, [entry(1, 1)], 1);
+    bench.elect(3, 2, [1, 3]);
+    expect(bench.node(3).isReady).toBe(true);
+    bench.pump(1); // broker 1's fetch at offset 1: it matches, and holds what the stale high watermark says is committed
+    expect(bench.node(3).highWatermark).toBe(1);
+    expect(bench.node(3).heldByMajorityOf([1, 3])).toBe(false);
+    bench.pump();
+    expect(bench.node(1).entries).toEqual(bench.node(3).entries);
+    expect(bench.node(3).heldByMajorityOf([1, 3])).toBe(true);
   });
 
   it('resigns when the freshest voter does not answer in time', () => {
