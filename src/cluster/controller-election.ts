@@ -222,6 +222,8 @@ export class ControllerElection {
   private claimView: ClusterView = EMPTY_VIEW;
   /** How many members the view had when this broker last became the active controller. */
   private electedViewSize = 0;
+  /** Became the active controller in the handle() call in progress: the metadata side does not know yet. */
+  private electedInThisCall = false;
   /** Newest view each peer reported: the controller's evidence that a view reached a majority. */
   private readonly reportedViews = new Map<number, ClusterView>();
   /** The epoch in each peer's latest heartbeat (a broker's epoch never goes back). */
@@ -310,6 +312,7 @@ export class ControllerElection {
     this.out = [];
     this.events = [];
     this.dirty = false;
+    this.electedInThisCall = false;
     if (this._phase === 'stopped') return this.output(null);
     this.lastNow = now;
     if (this._phase === 'new') {
@@ -625,6 +628,7 @@ export class ControllerElection {
     // Restamp the view with our epoch; it must reach a majority before we change membership.
     this.setView({ epoch: this._epoch, seq: 0, members });
     this.electedViewSize = members.length;
+    this.electedInThisCall = true;
     this.events.push({ type: 'becameController', epoch: this._epoch, electedWith, logEnds });
     this.nextHeartbeatAt = now;
   }
@@ -663,6 +667,9 @@ export class ControllerElection {
     // elect again. A larger view keeps a majority without the leaver: it resigns and re-elects.
     // (Removals while recovering, one per election, once chained to a controller alone
     // without what the leavers held.)
+    // What metadataReady and heldByMajorityOf say is about the previous epoch until the metadata
+    // side hears of this election, after this call; the immediate next tick decides.
+    if (this.electedInThisCall) return;
     const ready = this.metadataReady();
     if (!ready && !(this.electedViewSize === 2 && this._view.members.length === 2)) return;
     let holding = 0;
@@ -725,7 +732,9 @@ export class ControllerElection {
    */
   private isFencedBy(id: number): boolean {
     const reported = this.reportedViews.get(id);
-    return (this.reportedEpochs.get(id) ?? 0) > this._epoch && reported !== undefined && compareViews(reported, this._view) === 0;
+    const epoch = this.reportedEpochs.get(id) ?? 0;
+    // No claim can go above the last epoch: stepping down for it would leave no controller.
+    return epoch > this._epoch && epoch < MAX_EPOCH && reported !== undefined && compareViews(reported, this._view) === 0;
   }
 
   private get eligible(): boolean {

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { ControllerElection, DEFAULT_FOUNDING_PATIENCE_MS } from '../../src/cluster/controller-election';
 import type { ElectionPersistedState } from '../../src/cluster/controller-election';
 import type { ClusterView } from '../../src/cluster/cluster-view';
+import { MAX_EPOCH } from '../../src/cluster/election-messages';
 import { ManualCluster } from '../sim/manual-cluster';
 
 const SESSION = 1500;
@@ -294,6 +295,30 @@ describe('ControllerElection', () => {
     expectController(cluster, 3);
     expect(cluster.machine(3).epoch).toBeGreaterThan(2);
     expect(cluster.machine(3).knownBrokers).toEqual([2, 3]);
+  });
+
+  it('claims above a returning non-member that holds its view and a higher epoch, but never steps down for one at the last epoch', () => {
+    const returning = (epoch: number) => {
+      const cluster = new ManualCluster();
+      cluster.start(3).runFor(3000);
+      expectController(cluster, 3);
+      const machine = cluster.machine(3);
+      const greeting = cluster.input(3, { type: 'peerUp', id: 2 }).send.find((s) => s.to === 2)!.message as { ts: number };
+      cluster.input(3, {
+        type: 'message',
+        from: 2,
+        message: { type: 'HEARTBEAT', epoch, controllerId: null, view: machine.persistedState.view, ts: 1, echo: greeting.ts },
+      });
+      cluster.runFor(100);
+      return { resigned: cluster.eventsOf(3, 'resignedController').map((e) => e.event), machine };
+    };
+    const fenced = returning(5);
+    expect(fenced.resigned).toEqual([{ type: 'resignedController', epoch: 1, reason: 'higherEpoch' }]);
+    expect(fenced.machine.isActiveController).toBe(true);
+    expect(fenced.machine.epoch).toBe(6);
+    const last = returning(MAX_EPOCH);
+    expect(last.resigned).toEqual([]);
+    expect(last.machine.epoch).toBe(1);
   });
 
   it('admits one broker at a time, each only once a majority holds the previous view', () => {
