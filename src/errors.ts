@@ -59,6 +59,19 @@ export class CorruptRecordError extends TabkaError {
   }
 }
 
+const CODEC_NAMES: Readonly<Record<number, string>> = { 0: 'none', 1: 'gzip', 2: 'snappy', 3: 'lz4', 4: 'zstd' };
+
+/** A record batch (or a producer) uses a compression codec tabka cannot read: only gzip is built in. */
+export class UnsupportedCompressionTypeError extends TabkaError {
+  readonly code = 'UNSUPPORTED_COMPRESSION_TYPE';
+  constructor(readonly codec: number) {
+    super(`Compression codec ${codec} (${CODEC_NAMES[codec] ?? 'unknown'}) is not supported: tabka reads and writes gzip (1) and uncompressed (0) batches`);
+  }
+  protected override details() {
+    return { codec: this.codec };
+  }
+}
+
 /** A batch is well-formed but not acceptable here (e.g. wrong base offset for a follower append). */
 export class InvalidRecordError extends TabkaError {
   readonly code = 'INVALID_RECORD';
@@ -474,6 +487,7 @@ const factories: Record<string, ErrorFactory> = {
   RecordTooLargeError: (m, d) => withMessage(new RecordTooLargeError(num(d.sizeBytes), num(d.maxBytes)), m),
   CorruptRecordError: (m) => withMessage(new CorruptRecordError(''), m),
   InvalidRecordError: (m) => withMessage(new InvalidRecordError(''), m),
+  UnsupportedCompressionTypeError: (m, d) => withMessage(new UnsupportedCompressionTypeError(num(d.codec)), m),
   OffsetOutOfRangeError: (m, d) =>
     withMessage(
       new OffsetOutOfRangeError(

@@ -10,6 +10,8 @@ export {
   verifyRecordBatch,
 } from './protocol/record-batch';
 export type { RecordInput, RecordHeader, DecodedRecord, DecodedBatch, BatchHeader, BatchOptions } from './protocol/record-batch';
+export { CompressionTypes, compressRecordBatch, decompressRecordBatch } from './protocol/compression';
+export type { CompressionType } from './protocol/compression';
 export { validateTopicName, MAX_TOPIC_NAME_LENGTH } from './protocol/topic-name';
 export { Partitioner, Partitioners } from './producer/partitioner';
 export { murmur2, toPositive } from './producer/murmur2';

@@ -13,6 +13,7 @@ import type { LocalBroker } from '../broker/local-broker';
 import type { FetchResult } from '../broker/partition';
 import type { OffsetToCommit } from '../coordinator/group-coordinator';
 import { partitionKey } from '../log/log-store';
+import { decompressRecordBatches } from '../protocol/compression';
 import { readBatchHeader, scanRecords, verifyRecordBatch } from '../protocol/record-batch';
 import { FetchedMessage } from './fetched-message';
 import { TypedEmitter } from '../signaling/typed-emitter';
@@ -478,7 +479,7 @@ export class Consumer {
         let delivered = false;
         for (const slice of slicesOf(result.batches)) {
           if (cursor.seekTo !== null || !live() || (delivered && this.isPaused(cursor.topic, cursor.partition))) break;
-          const messages = decodeMessages(slice, cursor.offset ?? offset);
+          const messages = decodeMessages(await decompressRecordBatches(slice), cursor.offset ?? offset);
           if (messages.length === 0) continue;
           delivered = true;
           await this.handlers.run(() => this.deliver(cursor, messages, result.highWatermark, config, live));

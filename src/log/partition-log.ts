@@ -1,5 +1,7 @@
 import { InvalidRecordError, OffsetOutOfRangeError, RecordTooLargeError, UnknownTopicOrPartitionError } from '../errors';
+import { decompressRecordBatch } from '../protocol/compression';
 import {
+  COMPRESSION_MASK,
   decodeRecordBatch,
   encodeRecordBatch,
   lastOffsetOf,
@@ -450,7 +452,9 @@ export class PartitionLog {
   private async trimmedBatch(entry: BatchEntry, offset: number): Promise<StoredBatch> {
     const [bytes] = await this.store.readBatches(this.topic, this.partition, entry.baseOffset, entry.baseOffset);
     if (!bytes) throw new InvalidRecordError(`batch at ${entry.baseOffset} is missing from the store`);
-    const { header, records } = decodeRecordBatch(bytes);
+    // A compressed batch is cut inflated and kept uncompressed: cuts are rare (a follower's
+    // divergence inside a batch), and Kafka's format allows either.
+    const { header, records } = decodeRecordBatch(await decompressRecordBatch(bytes));
     const trimmed = encodeRecordBatch(
       records.filter((record) => record.offset < offset),
       {
@@ -459,7 +463,7 @@ export class PartitionLog {
         producerId: header.producerId,
         producerEpoch: header.producerEpoch,
         baseSequence: header.baseSequence,
-        attributes: header.attributes,
+        attributes: header.attributes & ~COMPRESSION_MASK,
       },
     );
     const trimmedHeader = verifyRecordBatch(trimmed);

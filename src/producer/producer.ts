@@ -14,6 +14,8 @@
 import { ClientDisconnectedError, RecordTooLargeError, UnknownTopicOrPartitionError } from '../errors';
 import type { LocalBroker } from '../broker/local-broker';
 import type { Acks } from '../broker/partition';
+import { CompressionTypes, checkCompressionType, compressRecordBatch } from '../protocol/compression';
+import type { CompressionType } from '../protocol/compression';
 import { encodeRecordBatch } from '../protocol/record-batch';
 import type { RecordHeader, RecordInput } from '../protocol/record-batch';
 import { sleep } from '../util/sleep';
@@ -34,6 +36,8 @@ export interface ProducerConfig {
    * which takes a batch only after its predecessor. Without idempotence, 1.
    */
   readonly maxInFlight?: number;
+  /** Codec for batches whose send names none: CompressionTypes.None (default) or GZIP. */
+  readonly compression?: CompressionType;
 }
 
 export type MessageBytes = string | Uint8Array | null;
@@ -54,12 +58,15 @@ export interface ProducerRecord {
   readonly acks?: Acks;
   /** How long to keep trying, leader moves included. Default 30000 ms. */
   readonly timeout?: number;
+  /** CompressionTypes.None or GZIP (KafkaJS's option); default the producer's `compression`. */
+  readonly compression?: CompressionType;
 }
 
 export interface ProducerBatch {
   readonly topicMessages: readonly { readonly topic: string; readonly messages: readonly Message[] }[];
   readonly acks?: Acks;
   readonly timeout?: number;
+  readonly compression?: CompressionType;
 }
 
 /** KafkaJS's RecordMetadata: offsets as strings, one entry per partition a send touched. */
@@ -77,6 +84,7 @@ interface PendingGroup {
   readonly sizes: number[];
   readonly acks: Acks;
   readonly deadline: number;
+  readonly compression: CompressionType;
   /** Index of the next record to send. */
   next: number;
   /** Records sent but not yet acknowledged, plus those not sent. */
@@ -98,6 +106,11 @@ interface PartitionQueue {
   /** A linger-0 flush is due once the sends already under way have queued their records. */
   flushQueued: boolean;
   nextSequence: number;
+  /**
+   * The last batch still being compressed: the batches of a partition go to its leader in
+   * sequence order, so a batch waits for the one before to be compressed and sent.
+   */
+  compressing: Promise<void> | null;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -112,6 +125,7 @@ export class Producer {
   private readonly batchSize: number;
   private readonly maxRequestBytes: number;
   private readonly maxInFlight: number;
+  private readonly compression: CompressionType;
   private readonly partitioner: Partitioner;
   private readonly queues = new Map<string, PartitionQueue>();
   private readonly partitionCounts = new Map<string, number>();
@@ -128,6 +142,8 @@ export class Producer {
     this.batchSize = config.batchSize ?? DEFAULT_BATCH_SIZE;
     this.maxRequestBytes = config.maxRequestBytes ?? 1024 * 1024;
     this.maxInFlight = this.idempotent ? Math.max(1, Math.min(5, config.maxInFlight ?? 5)) : 1;
+    this.compression = config.compression ?? CompressionTypes.None;
+    checkCompressionType(this.compression);
     this.partitioner = new Partitioner({ batchSize: this.batchSize });
     // Kafka asks a broker for a producer id; 2^47 random ids make a clash between two live
     // producers of one cluster far less likely than a lost tab.
@@ -144,12 +160,13 @@ export class Producer {
     await Promise.all([...this.queues.values()].map((queue) => this.drain(queue)));
   }
 
-  async send({ topic, messages, acks = -1, timeout = DEFAULT_TIMEOUT_MS }: ProducerRecord): Promise<RecordMetadata[]> {
-    return this.sendBatch({ topicMessages: [{ topic, messages }], acks, timeout });
+  async send({ topic, messages, acks = -1, timeout = DEFAULT_TIMEOUT_MS, compression = this.compression }: ProducerRecord): Promise<RecordMetadata[]> {
+    return this.sendBatch({ topicMessages: [{ topic, messages }], acks, timeout, compression });
   }
 
-  async sendBatch({ topicMessages, acks = -1, timeout = DEFAULT_TIMEOUT_MS }: ProducerBatch): Promise<RecordMetadata[]> {
+  async sendBatch({ topicMessages, acks = -1, timeout = DEFAULT_TIMEOUT_MS, compression = this.compression }: ProducerBatch): Promise<RecordMetadata[]> {
     if (this.closed) throw new ClientDisconnectedError('producer');
+    checkCompressionType(compression);
     const deadline = Date.now() + timeout;
     const results: Promise<{ topic: string; partition: number; baseOffset: number }>[] = [];
     for (const { topic, messages } of topicMessages) {
@@ -164,7 +181,7 @@ export class Producer {
         records.push(record);
       }
       for (const [partition, records] of byPartition) {
-        results.push(this.enqueue(topic, partition, records, acks, deadline).then((baseOffset) => ({ topic, partition, baseOffset })));
+        results.push(this.enqueue(topic, partition, records, acks, deadline, compression).then((baseOffset) => ({ topic, partition, baseOffset })));
       }
     }
     const settled = await Promise.all(results);
@@ -185,14 +202,14 @@ export class Producer {
 
   // ---------------------------------------------------------------- batching
 
-  private enqueue(topic: string, partition: number, records: RecordInput[], acks: Acks, deadline: number): Promise<number> {
+  private enqueue(topic: string, partition: number, records: RecordInput[], acks: Acks, deadline: number, compression: CompressionType): Promise<number> {
     const queue = this.queue(topic, partition);
     const sizes = records.map(recordBytes);
     const tooLarge = sizes.find((bytes) => bytes > this.maxRequestBytes);
     if (tooLarge !== undefined) return Promise.reject(new RecordTooLargeError(tooLarge, this.maxRequestBytes));
     const bytes = sizes.reduce((sum, size) => sum + size, 0);
     return new Promise<number>((resolve, reject) => {
-      queue.groups.push({ records, sizes, acks, deadline, next: 0, outstanding: records.length, firstOffset: null, failed: false, resolve, reject });
+      queue.groups.push({ records, sizes, acks, deadline, compression, next: 0, outstanding: records.length, firstOffset: null, failed: false, resolve, reject });
       queue.pendingBytes += bytes;
       this.partitioner.recordAppended(topic, partition, bytes);
       this.schedule(queue);
@@ -203,7 +220,7 @@ export class Producer {
     const key = `${topic}\u0000${partition}`;
     let queue = this.queues.get(key);
     if (!queue) {
-      queue = { topic, partition, groups: [], pendingBytes: 0, inFlight: 0, lingerTimer: undefined, flushQueued: false, nextSequence: 0 };
+      queue = { topic, partition, groups: [], pendingBytes: 0, inFlight: 0, lingerTimer: undefined, flushQueued: false, nextSequence: 0, compressing: null };
       this.queues.set(key, queue);
     }
     return queue;
@@ -242,7 +259,7 @@ export class Producer {
 
   private async flush(queue: PartitionQueue): Promise<void> {
     if (queue.inFlight >= this.maxInFlight || queue.groups.length === 0) return;
-    const { records, parts, bytes } = this.takeBatch(queue);
+    const { records, parts, bytes, compression } = this.takeBatch(queue);
     queue.pendingBytes -= bytes;
     queue.inFlight++;
     this.partitioner.onBatchFull(queue.topic, queue.partition);
@@ -252,9 +269,9 @@ export class Producer {
     const baseSequence = queue.nextSequence;
     const epoch = this.producerEpoch;
     try {
-      const batch = encodeRecordBatch(records, this.idempotent ? { producerId: this.producerId, producerEpoch: epoch, baseSequence } : {});
+      const encoded = encodeRecordBatch(records, this.idempotent ? { producerId: this.producerId, producerEpoch: epoch, baseSequence } : {});
       queue.nextSequence = (baseSequence + records.length) % INT32_RANGE;
-      const result = await this.broker.produce(queue.topic, queue.partition, batch, acks, timeout);
+      const result = await this.produceInTurn(queue, encoded, compression, acks, timeout);
       let offset = result.baseOffset;
       for (const { group, count } of parts) {
         if (group.firstOffset === null) group.firstOffset = offset;
@@ -274,13 +291,50 @@ export class Producer {
     }
   }
 
-  /** The oldest records, up to maxRequestBytes (at least one), and which groups they came from. */
-  private takeBatch(queue: PartitionQueue): { records: RecordInput[]; parts: { group: PendingGroup; count: number }[]; bytes: number } {
+  /**
+   * Sends the batch, compressed, once the batch before it on this partition went out: out of
+   * sequence order, the leader would refuse it. Uncompressed batches with nothing compressing
+   * ahead of them go at once.
+   */
+  private produceInTurn(queue: PartitionQueue, encoded: Uint8Array, compression: CompressionType, acks: Acks, timeout: number) {
+    if (compression === CompressionTypes.None && queue.compressing === null) {
+      return this.broker.produce(queue.topic, queue.partition, encoded, acks, timeout);
+    }
+    const before = queue.compressing;
+    let sent = () => {};
+    const turn = new Promise<void>((resolve) => (sent = resolve));
+    queue.compressing = turn;
+    const release = () => {
+      sent();
+      if (queue.compressing === turn) queue.compressing = null;
+    };
+    return Promise.all([before, compressRecordBatch(encoded, compression)]).then(
+      ([, batch]) => {
+        const producing = this.broker.produce(queue.topic, queue.partition, batch, acks, timeout);
+        release();
+        return producing;
+      },
+      (error: unknown) => {
+        release();
+        throw error;
+      },
+    );
+  }
+
+  /** The oldest records of one compression, up to maxRequestBytes (at least one), and which groups they came from. */
+  private takeBatch(queue: PartitionQueue): {
+    records: RecordInput[];
+    parts: { group: PendingGroup; count: number }[];
+    bytes: number;
+    compression: CompressionType;
+  } {
     const records: RecordInput[] = [];
     const parts: { group: PendingGroup; count: number }[] = [];
+    const compression = queue.groups[0]!.compression;
     let bytes = 0;
     while (queue.groups.length > 0) {
       const group = queue.groups[0]!;
+      if (group.compression !== compression) break; // one batch, one codec
       const start = group.next;
       while (group.next < group.records.length) {
         const size = group.sizes[group.next]!;
@@ -293,7 +347,7 @@ export class Producer {
       if (group.next < group.records.length) break; // the batch is full
       queue.groups.shift();
     }
-    return { records, parts, bytes };
+    return { records, parts, bytes, compression };
   }
 
   /** A group fails as a whole: its unsent records are dropped, and the send rejects once. */

@@ -17,7 +17,7 @@
  * lengths are checked before use and counts before allocation.
  */
 
-import { CorruptRecordError } from '../errors';
+import { CorruptRecordError, UnsupportedCompressionTypeError } from '../errors';
 import { crc32c } from './crc32c';
 import {
   ByteReader,
@@ -98,7 +98,10 @@ const OFFSET_RECORD_COUNT = 57;
 
 /** Bytes before batchLength's count starts: baseOffset and batchLength themselves. */
 const LOG_OVERHEAD = 12;
-const COMPRESSION_MASK = 0x07;
+/** The codec bits of a batch's attributes (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd). */
+export const COMPRESSION_MASK = 0x07;
+const GZIP_CODEC = 1;
+const LAST_KNOWN_CODEC = 4;
 const INT32_MAX = 0x7fff_ffff;
 
 /**
@@ -177,7 +180,7 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Batc
   checkInt(producerEpoch, -0x8000, 0x7fff, 'producerEpoch');
   checkInt(baseSequence, -0x8000_0000, INT32_MAX, 'baseSequence');
   checkInt(attributes, -0x8000, 0x7fff, 'attributes');
-  if ((attributes & COMPRESSION_MASK) !== 0) throw new RangeError('compressed batches are not supported');
+  if ((attributes & COMPRESSION_MASK) !== 0) throw new RangeError('encodeRecordBatch writes uncompressed batches: compress them with compressRecordBatch');
 
   const baseTimestamp = records[0]!.timestamp;
   let maxTimestamp = baseTimestamp;
@@ -325,7 +328,8 @@ export function batchSize(bytes: Uint8Array, at = 0): number {
   return size;
 }
 
-function parseHeader(bytes: Uint8Array, view: DataView): BatchHeader {
+/** The batch's length field against the bytes given; returns it. */
+function checkFraming(bytes: Uint8Array, view: DataView): number {
   if (bytes.length < BATCH_HEADER_SIZE) {
     throw new CorruptRecordError(`${bytes.length} bytes is shorter than the ${BATCH_HEADER_SIZE}-byte batch header`);
   }
@@ -333,13 +337,21 @@ function parseHeader(bytes: Uint8Array, view: DataView): BatchHeader {
   if (batchLength + LOG_OVERHEAD !== bytes.length) {
     throw new CorruptRecordError(`batch length ${batchLength} does not match the ${bytes.length} bytes given`);
   }
+  return batchLength;
+}
+
+function parseHeader(bytes: Uint8Array, view: DataView): BatchHeader {
+  const batchLength = checkFraming(bytes, view);
   const magic = view.getInt8(OFFSET_MAGIC);
   if (magic !== RECORD_BATCH_MAGIC) throw new CorruptRecordError(`unsupported magic ${magic}`);
   const attributes = view.getInt16(OFFSET_ATTRIBUTES);
-  if ((attributes & COMPRESSION_MASK) !== 0) throw new CorruptRecordError('compressed batches are not supported');
+  const codec = attributes & COMPRESSION_MASK;
+  if (codec > LAST_KNOWN_CODEC) throw new CorruptRecordError(`unknown compression codec ${codec}`);
+  if (codec !== 0 && codec !== GZIP_CODEC) throw new UnsupportedCompressionTypeError(codec);
   const recordCount = view.getInt32(OFFSET_RECORD_COUNT);
   if (recordCount < 1) throw new CorruptRecordError(`record count ${recordCount} is not positive`);
-  if (recordCount > (bytes.length - BATCH_HEADER_SIZE) / MIN_RECORD_SIZE) {
+  // Compressed records can be smaller than the smallest record: their count is checked once inflated.
+  if (codec === 0 && recordCount > (bytes.length - BATCH_HEADER_SIZE) / MIN_RECORD_SIZE) {
     throw new CorruptRecordError(`record count ${recordCount} cannot fit in ${bytes.length} bytes`);
   }
   const lastOffsetDelta = view.getInt32(OFFSET_LAST_OFFSET_DELTA);
@@ -372,20 +384,24 @@ export function readBatchHeader(bytes: Uint8Array): BatchHeader {
   return parseHeader(bytes, viewOf(bytes));
 }
 
-function checkCrc(bytes: Uint8Array, header: BatchHeader): void {
+function checkCrc(bytes: Uint8Array, stored: number): void {
   const actual = crc32c(bytes.subarray(OFFSET_ATTRIBUTES));
-  if (actual !== header.crc) {
+  if (actual !== stored) {
     throw new CorruptRecordError(
-      `CRC mismatch: stored 0x${header.crc.toString(16).padStart(8, '0')}, computed 0x${actual.toString(16).padStart(8, '0')}`,
+      `CRC mismatch: stored 0x${stored.toString(16).padStart(8, '0')}, computed 0x${actual.toString(16).padStart(8, '0')}`,
     );
   }
 }
 
-/** Header checks plus the CRC: what a broker runs before appending a batch. */
+/**
+ * The CRC, then the header's checks: what a broker runs before appending a batch. The CRC
+ * first, so damaged bytes read as corrupt rather than as, say, an unsupported codec.
+ */
 export function verifyRecordBatch(bytes: Uint8Array): BatchHeader {
-  const header = readBatchHeader(bytes);
-  checkCrc(bytes, header);
-  return header;
+  const view = viewOf(bytes);
+  checkFraming(bytes, view);
+  checkCrc(bytes, view.getUint32(OFFSET_CRC));
+  return parseHeader(bytes, view);
 }
 
 /**
@@ -408,6 +424,9 @@ export type RecordVisitor = (
 
 export function scanRecords(bytes: Uint8Array, header: BatchHeader, visit: RecordVisitor): void {
   const { baseOffset, baseTimestamp, recordCount } = header;
+  if ((header.attributes & COMPRESSION_MASK) !== 0) {
+    throw new CorruptRecordError('the records of a compressed batch are read after decompressRecordBatch');
+  }
   const reader = new ByteReader(bytes, BATCH_HEADER_SIZE, bytes.length);
   for (let i = 0; i < recordCount; i++) {
     const length = reader.varint();

@@ -1,4 +1,5 @@
 import { InvalidFrameError } from '../errors';
+import { concatBytes } from '../util/concat-bytes';
 
 /**
  * Data channels cap one message's size (Chromium allows 256 KiB; 64 KiB is within what every
@@ -62,21 +63,11 @@ export class FrameAssembler {
     if (pending.bytes > this.maxFrameBytes) throw this.fail(`frame ${frameId} exceeds ${this.maxFrameBytes} bytes`);
     if (pending.parts.length < count) return undefined;
     this.pending = undefined;
-    return pending.parts.length === 1 ? (pending.parts[0] as Uint8Array) : concatParts(pending.parts, pending.bytes);
+    return concatBytes(pending.parts, pending.bytes);
   }
 
   private fail(reason: string): InvalidFrameError {
     this.pending = undefined;
     return new InvalidFrameError(reason);
   }
-}
-
-function concatParts(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }

@@ -17,6 +17,7 @@ import {
 import { LogManager } from '../../src/log/log-manager';
 import type { LogStore } from '../../src/log/log-store';
 import type { PartitionLog } from '../../src/log/partition-log';
+import { CompressionTypes, compressRecordBatch, decompressRecordBatch, isCompressed } from '../../src/protocol/compression';
 import { decodeRecordBatch, encodeRecordBatch } from '../../src/protocol/record-batch';
 import type { DecodedRecord, RecordInput } from '../../src/protocol/record-batch';
 
@@ -55,7 +56,7 @@ export async function readAll(log: PartitionLog, from = log.logStartOffset): Pro
   while (offset < log.logEndOffset) {
     const { batches } = await log.read(offset, { maxBytes: 4096 });
     for (const batch of batches) {
-      for (const record of decodeRecordBatch(batch).records) if (record.offset >= offset) records.push(record);
+      for (const record of decodeRecordBatch(await decompressRecordBatch(batch)).records) if (record.offset >= offset) records.push(record);
     }
     const last = records.at(-1);
     if (!last) throw new Error(`read at ${offset} returned nothing before the log end ${log.logEndOffset}`);
@@ -323,6 +324,25 @@ export const logContract: ContractCase[] = [
       expect((await log.append(makeBatch(6, 14), { leaderEpoch: 4 })).baseOffset).to.equal(14);
       expectValues(await readAll(log), 0, 20);
       expect(log.epochs.map((e) => [e.epoch, e.startOffset])).to.deep.equal([[1, 0], [2, 10], [4, 14]]);
+    },
+  },
+  {
+    name: 'a gzip batch is stored and read back as sent, and a cut inside it keeps the records below, uncompressed',
+    async run(h) {
+      let { manager, log } = await withLog(h);
+      await log.append(makeBatch(10, 0), { leaderEpoch: 1 });
+      const gzip = await compressRecordBatch(makeBatch(10, 10), CompressionTypes.GZIP);
+      expect((await log.append(gzip, { leaderEpoch: 1 })).baseOffset).to.equal(10);
+      const stored = (await log.read(10)).batches;
+      expect(stored.map((batch) => isCompressed(batch))).to.deep.equal([true]);
+      expect(Array.from(stored[0]!)).to.deep.equal(Array.from(gzip));
+      expectValues(await readAll(log), 0, 20);
+      await log.truncateTo(15);
+      expect(log.logEndOffset).to.equal(15);
+      manager = await restart(h, manager);
+      log = manager.get(TOPIC, 0);
+      expectValues(await readAll(log), 0, 15);
+      expect((await log.read(10)).batches.map((batch) => isCompressed(batch))).to.deep.equal([false]);
     },
   },
   {

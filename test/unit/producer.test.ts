@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LocalBroker } from '../../src/broker/local-broker';
-import { NotLeaderOrFollowerError, UnknownTopicOrPartitionError } from '../../src/errors';
+import { NotLeaderOrFollowerError, UnknownTopicOrPartitionError, UnsupportedCompressionTypeError } from '../../src/errors';
+import { CompressionTypes, decompressRecordBatch } from '../../src/protocol/compression';
 import { Producer } from '../../src/producer/producer';
 import { decodeRecordBatch, readBatchHeader } from '../../src/protocol/record-batch';
 
@@ -12,11 +13,14 @@ interface Sent {
   readonly producerEpoch: number;
   readonly baseSequence: number;
   readonly values: string[];
+  readonly codec: number;
 }
 
 /** A broker that appends to in-memory partitions, and can be told to fail the next produce. */
 function fakeBroker(partitions: Record<string, number>) {
   const sent: Sent[] = [];
+  /** Base sequences in the order produce was called: the order batches leave for the leader. */
+  const issued: number[] = [];
   const ends = new Map<string, number>();
   let failNext = 0;
   let inFlight = 0;
@@ -27,6 +31,7 @@ function fakeBroker(partitions: Record<string, number>) {
       return { topics: Object.entries(partitions).map(([name, count]) => ({ name, partitions: Array.from({ length: count }, (_, partition) => ({ partition })) })) };
     },
     async produce(topic: string, partition: number, bytes: Uint8Array, acks: number) {
+      issued.push(readBatchHeader(bytes).baseSequence);
       const key = `${topic}-${partition}`;
       inFlightBy.set(key, (inFlightBy.get(key) ?? 0) + 1);
       maxInFlightPerPartition = Math.max(maxInFlightPerPartition, inFlightBy.get(key)!);
@@ -39,8 +44,9 @@ function fakeBroker(partitions: Record<string, number>) {
         throw new NotLeaderOrFollowerError(topic, partition, 1, 2);
       }
       const header = readBatchHeader(bytes);
-      const values = decodeRecordBatch(bytes).records.map((r) => new TextDecoder().decode(r.value!));
-      sent.push({ topic, partition, acks, producerId: header.producerId, producerEpoch: header.producerEpoch, baseSequence: header.baseSequence, values });
+      const values = decodeRecordBatch(await decompressRecordBatch(bytes)).records.map((r) => new TextDecoder().decode(r.value!));
+      const codec = header.attributes & 7;
+      sent.push({ topic, partition, acks, producerId: header.producerId, producerEpoch: header.producerEpoch, baseSequence: header.baseSequence, values, codec });
       const baseOffset = ends.get(key) ?? 0;
       ends.set(key, baseOffset + values.length);
       return { baseOffset, lastOffset: baseOffset + values.length - 1, logEndOffset: baseOffset + values.length };
@@ -49,6 +55,7 @@ function fakeBroker(partitions: Record<string, number>) {
   return {
     broker: broker as unknown as LocalBroker,
     sent,
+    issued,
     failNextProduce: (count = 1) => void (failNext = count),
     stats: () => ({ inFlight, maxInFlightPerPartition }),
   };
@@ -74,6 +81,38 @@ describe('Producer', () => {
     }
     // Each send's base offset is where its first record landed.
     expect(results.map((r) => Number(r[0]!.baseOffset))).toEqual(Array.from({ length: 20 }, (_, i) => i * 100));
+  });
+
+  it('compresses each send as it asks (or as the producer defaults), one codec per batch, and sends the batches in sequence order', async () => {
+    const { broker, sent, issued } = fakeBroker({ t: 1 });
+    const producer = new Producer(broker, { lingerMs: 0, maxRequestBytes: 8000, compression: CompressionTypes.GZIP });
+    const codecs = [CompressionTypes.GZIP, CompressionTypes.None, undefined, CompressionTypes.None, CompressionTypes.GZIP, undefined];
+    await Promise.all(
+      codecs.map((compression, i) =>
+        producer.send({ topic: 't', messages: values(i * 300, 300), acks: 1, ...(compression === undefined ? {} : { compression }) }),
+      ),
+    );
+    // (The fake answers a compressed batch later, after inflating it: order is by sequence.)
+    const bySequence = [...sent].sort((a, b) => a.baseSequence - b.baseSequence);
+    expect(bySequence.flatMap((s) => s.values.map(Number))).toEqual(Array.from({ length: 1800 }, (_, i) => i));
+    const codecOfSend = (value: string) => codecs[Math.floor(Number(value) / 300)] ?? CompressionTypes.GZIP;
+    for (const batch of sent) {
+      // Sends of one codec may share a batch; sends of two never do.
+      expect(new Set(batch.values.map(codecOfSend))).toEqual(new Set([batch.codec]));
+    }
+    // Compressing takes a while; the leader still got every batch in sequence order.
+    expect(issued).toEqual([...issued].sort((a, b) => a - b));
+    expect(new Set(sent.map((s) => s.codec))).toEqual(new Set([0, 1]));
+  });
+
+  it('refuses snappy, lz4 and zstd with UnsupportedCompressionTypeError, in its config or in a send', async () => {
+    const { broker, sent } = fakeBroker({ t: 1 });
+    expect(() => new Producer(broker, { compression: CompressionTypes.Snappy })).toThrow(UnsupportedCompressionTypeError);
+    const producer = new Producer(broker);
+    for (const compression of [CompressionTypes.Snappy, CompressionTypes.LZ4, CompressionTypes.ZSTD]) {
+      await expect(producer.send({ topic: 't', messages: values(0, 1), compression })).rejects.toThrow(UnsupportedCompressionTypeError);
+    }
+    expect(sent).toEqual([]);
   });
 
   it('with lingerMs 0, sends made in one task leave together instead of one record first and the rest behind it', async () => {
