@@ -4,7 +4,8 @@
  * Every send is timed from the call to its acknowledgement: that is the produce latency the
  * charts show, and what acks changes.
  */
-import type { Producer, Tabka } from 'tabka';
+import { CompressionTypes } from 'tabka';
+import type { CompressionType, Producer, Tabka } from 'tabka';
 import { announce, describeError, element, setText } from './dom';
 import type { EventLog } from './event-log';
 import type { Meter } from './metrics';
@@ -70,9 +71,10 @@ export class ProducerControls {
     this.log.add(Date.now(), 'client', `stream to ${stream.topic} stopped after ${stream.acknowledged} acknowledged record(s)`);
   }
 
-  private settings(): { topic: string; keys: number; acks: Acks; count: number } {
+  private settings(): { topic: string; keys: number; acks: Acks; count: number; compression: CompressionType } {
     const data = new FormData(this.form);
     return {
+      compression: data.get('compression') === '1' ? CompressionTypes.GZIP : CompressionTypes.None,
       topic: String(data.get('topic')).trim(),
       keys: Math.max(0, Number(data.get('keys')) || 0),
       acks: Number(data.get('acks')) as Acks,
@@ -87,20 +89,21 @@ export class ProducerControls {
 
   private async sendBatch(): Promise<void> {
     if (!this.form.reportValidity()) return;
-    const { topic, keys, acks, count } = this.settings();
+    const { topic, keys, acks, count, compression } = this.settings();
     const messages = Array.from({ length: count }, () => this.message(keys));
     const started = performance.now();
     this.result.classList.remove('error');
     this.result.textContent = `sending ${count} record(s) to ${topic}…`;
     try {
-      const sent = await this.producer.send({ topic, messages, acks });
+      const sent = await this.producer.send({ topic, messages, acks, compression });
       const ms = performance.now() - started;
       this.meter.produced(count, ms);
       const where = sent
         .sort((a, b) => a.partition - b.partition)
         .map((m) => (acks === 0 ? `partition ${m.partition}` : `partition ${m.partition} from offset ${m.baseOffset}`))
         .join('; ');
-      this.result.textContent = `sent ${count} record(s) in ${Math.round(ms)} ms with acks=${ACKS_NAMES[acks]}: ${where}`;
+      const codec = compression === CompressionTypes.GZIP ? ', gzip' : '';
+      this.result.textContent = `sent ${count} record(s) in ${Math.round(ms)} ms with acks=${ACKS_NAMES[acks]}${codec}: ${where}`;
     } catch (error) {
       this.result.textContent = `send failed: ${describeError(error)}`;
       this.result.classList.add('error');
