@@ -26,6 +26,12 @@ export interface DataFigures {
   e2eLatencyP50MsCommitEveryBatch: number;
   e2eLatencyP99MsCommitEveryBatch: number;
   leaderFailoverMs: number;
+  /** JSON records (JSON_RECORD_BYTES each, uncompressed), RF 3, acks=all, sent uncompressed and with gzip. */
+  produceRf3JsonRecordsPerSec: number;
+  produceRf3JsonGzipRecordsPerSec: number;
+  /** The leader's stored log bytes per record for those two topics. */
+  storedBytesPerJsonRecord: number;
+  storedBytesPerJsonRecordGzip: number;
 }
 
 const RECORD_BYTES = 100;
@@ -36,6 +42,13 @@ const LATENCY_SECONDS = 5;
 /** Kafka's auto.commit.interval.ms. */
 const COMMIT_INTERVAL_MS = 5000;
 const CONSUME_PASSES = 3;
+const JSON_RECORDS = 100_000;
+
+/** A page-view event as an app would send it; every record differs (its user and sequence number). */
+function jsonRecord(n: number): string {
+  return JSON.stringify({ type: 'page-view', user: `user-${(n * 7919) % 5000}`, path: '/docs/getting-started', n });
+}
+const JSON_RECORD_BYTES = jsonRecord(50_000).length;
 
 export async function openTabs(context: BrowserContext, baseUrl: string, count: number, cluster: string): Promise<Page[]> {
   const url = new URL(`test/browser/pages/cluster.html?${new URLSearchParams({ cluster, via: 'broadcast' })}`, baseUrl).href;
@@ -98,6 +111,37 @@ function produce(page: Page, topic: string, count: number, acks: -1 | 1): Promis
     },
     { topic, count, acks, recordBytes: RECORD_BYTES },
   );
+}
+
+/** Sends `count` JSON records (see jsonRecord) with acks=all and `compression`; returns records/s. */
+function produceJson(page: Page, topic: string, count: number, compression: 0 | 1): Promise<number> {
+  return page.evaluate(
+    async ({ topic, count, compression, source }) => {
+      const record = new Function('n', `return (${source})(n)`) as (n: number) => string;
+      const producer = (window as unknown as ClusterWindow).tabka.producer({ compression });
+      await producer.connect();
+      const perSend = 10_000;
+      const start = performance.now();
+      const sends: Promise<unknown>[] = [];
+      for (let sent = 0; sent < count; sent += perSend) {
+        const messages = Array.from({ length: Math.min(perSend, count - sent) }, (_, i) => ({ value: record(sent + i) }));
+        sends.push(producer.send({ topic, messages, acks: -1, timeout: 120_000 }));
+        if (sends.length >= 4) await sends.shift();
+      }
+      await Promise.all(sends);
+      return (count / (performance.now() - start)) * 1000;
+    },
+    { topic, count, compression, source: jsonRecord.toString() },
+  );
+}
+
+/** The leader's stored bytes per record of a one-partition topic. */
+async function storedBytesPerRecord(leaderTab: Page, topic: string, count: number): Promise<number> {
+  const bytes = await leaderTab.evaluate(async (topic) => {
+    const partitions = await (window as unknown as ClusterWindow).tabka.broker.listPartitions();
+    return partitions.find((p) => p.topic === topic)?.sizeBytes ?? Number.NaN;
+  }, topic);
+  return round2(bytes / count);
 }
 
 function consumeAll(page: Page, topic: string, count: number, groupId: string): Promise<number> {
@@ -281,6 +325,15 @@ export async function dataFigures(browser: Browser, baseUrl: string, permissions
   const producerTab = pages.find((_, i) => ids[i] !== rf3Leader)!;
   const produceRf3AcksAllRecordsPerSec = Math.round(await produce(producerTab, 'rf3', RF3_RECORDS, -1));
 
+  // The same JSON records, uncompressed and with gzip, from a tab that leads neither topic.
+  const jsonLeader = await createTopic(pages[0]!, 'json', 3);
+  const gzipLeader = await createTopic(pages[0]!, 'json-gzip', 3);
+  const jsonTab = pages.find((_, i) => ids[i] !== jsonLeader && ids[i] !== gzipLeader) ?? pages.find((_, i) => ids[i] !== jsonLeader)!;
+  const produceRf3JsonRecordsPerSec = Math.round(await produceJson(jsonTab, 'json', JSON_RECORDS, 0));
+  const produceRf3JsonGzipRecordsPerSec = Math.round(await produceJson(jsonTab, 'json-gzip', JSON_RECORDS, 1));
+  const storedBytesPerJsonRecord = await storedBytesPerRecord(pages[ids.indexOf(jsonLeader)]!, 'json', JSON_RECORDS);
+  const storedBytesPerJsonRecordGzip = await storedBytesPerRecord(pages[ids.indexOf(gzipLeader)]!, 'json-gzip', JSON_RECORDS);
+
   const failoverLeader = await createTopic(pages[0]!, 'failover', 3, { 'min.insync.replicas': '2' });
   const leaderFailoverMs = await leaderFailover(pages, 'failover', failoverLeader);
   await trio.close();
@@ -298,10 +351,14 @@ export async function dataFigures(browser: Browser, baseUrl: string, permissions
     e2eLatencyP50MsCommitEveryBatch: everyBatch.p50,
     e2eLatencyP99MsCommitEveryBatch: everyBatch.p99,
     leaderFailoverMs,
+    produceRf3JsonRecordsPerSec,
+    produceRf3JsonGzipRecordsPerSec,
+    storedBytesPerJsonRecord,
+    storedBytesPerJsonRecordGzip,
   };
 }
 
-export { RECORD_BYTES };
+export { JSON_RECORD_BYTES, RECORD_BYTES };
 
 function round2(value: number): number {
   return Math.round(value * 100) / 100;

@@ -5,7 +5,7 @@ import type { Browser } from '@playwright/test';
 import { createServer } from 'vite';
 import { WEBRTC_PERMISSIONS, chromiumArgs, chromiumPath } from '../browser/chromium';
 import { clusterTimings } from './cluster-suite';
-import { RECORD_BYTES, dataFigures } from './data-suite';
+import { JSON_RECORD_BYTES, RECORD_BYTES, dataFigures } from './data-suite';
 import { rebalanceRuns } from './group-suite';
 import type { StorageRound } from './storage-bench';
 import type { StorageShape } from './storage-shape';
@@ -120,11 +120,16 @@ async function clusterSuite({ browser, baseUrl }: BenchEnv): Promise<SuiteResult
 async function dataSuite({ browser, baseUrl }: BenchEnv): Promise<SuiteResult> {
   const d = await dataFigures(browser, baseUrl, [...WEBRTC_PERMISSIONS]);
   const rf3Bytes = d.produceRf3AcksAllRecordsPerSec * RECORD_BYTES;
+  const jsonBytes = d.produceRf3JsonRecordsPerSec * JSON_RECORD_BYTES;
+  const gzipBytes = d.produceRf3JsonGzipRecordsPerSec * JSON_RECORD_BYTES;
   const figures: Figure[] = [
     { metric: 'produce, RF 1, acks=1', platform: d.rawIdbWriteRecordsPerSec, tabka: d.produceRf1RecordsPerSec, ratio: d.produceRf1RecordsPerSec / d.rawIdbWriteRecordsPerSec, floor: 0.5, unit: 'records/s vs raw IndexedDB write' },
     { metric: 'produce, RF 3, acks=all (bytes)', platform: d.rawDataChannelBytesPerSec, tabka: rf3Bytes, ratio: rf3Bytes / d.rawDataChannelBytesPerSec, floor: 0.4, unit: 'bytes/s vs one raw data channel' },
     { metric: 'consume 1M records from the start', platform: d.rawIdbReadRecordsPerSec, tabka: d.consumeRecordsPerSec, ratio: d.consumeRecordsPerSec / d.rawIdbReadRecordsPerSec, floor: 0.8, unit: 'records/s vs raw IndexedDB read (best of 3 passes, as the raw read)' },
     { metric: '  the first of those passes', platform: d.rawIdbReadRecordsPerSec, tabka: d.consumeFirstPassRecordsPerSec, ratio: d.consumeFirstPassRecordsPerSec / d.rawIdbReadRecordsPerSec, floor: 0, unit: 'records/s vs raw IndexedDB read' },
+    { metric: 'produce JSON, RF 3, acks=all', platform: d.rawDataChannelBytesPerSec, tabka: jsonBytes, ratio: jsonBytes / d.rawDataChannelBytesPerSec, floor: 0, unit: `bytes/s (${JSON_RECORD_BYTES}-byte values) vs one raw data channel` },
+    { metric: '  the same with gzip', platform: d.rawDataChannelBytesPerSec, tabka: gzipBytes, ratio: gzipBytes / d.rawDataChannelBytesPerSec, floor: 0, unit: 'bytes/s before compression vs one raw data channel' },
+    { metric: '  stored per record, gzip vs none', platform: d.storedBytesPerJsonRecord, tabka: d.storedBytesPerJsonRecordGzip, ratio: d.storedBytesPerJsonRecordGzip / d.storedBytesPerJsonRecord, floor: 0, unit: 'bytes in the leader log' },
   ];
   return {
     figures,
@@ -141,6 +146,9 @@ async function dataSuite({ browser, baseUrl }: BenchEnv): Promise<SuiteResult> {
       produceRf3AcksAllBytesVsRawChannel: round3(figures[1]!.ratio),
       consumeVsRawRead: round3(figures[2]!.ratio),
       consumeFirstPassVsRawRead: round3(figures[3]!.ratio),
+      produceRf3JsonVsRawChannel: round3(figures[4]!.ratio),
+      produceRf3JsonGzipVsRawChannel: round3(figures[5]!.ratio),
+      storedGzipVsNone: round3(figures[6]!.ratio),
     },
   };
 }
