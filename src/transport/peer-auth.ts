@@ -8,6 +8,14 @@
  * before both proofs check out.
  */
 const LABEL = 'tabka-peer-auth-v1';
+
+/**
+ * The shape of everything peers say to each other after the handshake (frame bodies, election
+ * and metadata messages, record batch codecs). Bumped with any change an older tab would refuse
+ * or misread. Peers of another version are refused at the handshake with that reason, instead
+ * of linking and then refusing each other's messages one by one. Hellos without it are 1.
+ */
+export const PROTOCOL_VERSION = 2;
 const NONCE_BYTES = 32;
 const text = new TextEncoder();
 
@@ -15,6 +23,7 @@ export interface AuthHello {
   readonly brokerId: number;
   readonly cluster: string;
   readonly nonce: string;
+  readonly protocol: number;
 }
 
 export interface AuthProof {
@@ -72,12 +81,21 @@ export async function verifyIdentity(
   return crypto.subtle.verify('HMAC', key, signature, transcript(context, nonces, context.remoteId));
 }
 
+/** Why a peer's protocol version refuses the link, or null when it matches ours. */
+export function protocolMismatch(remote: number): string | null {
+  if (remote === PROTOCOL_VERSION) return null;
+  const older = remote < PROTOCOL_VERSION ? 'the peer' : 'this tab';
+  return `the peer runs tabka protocol ${remote} and this tab ${PROTOCOL_VERSION}: tabs of one cluster must run the same version (reload ${older})`;
+}
+
 export function parseHello(body: Record<string, unknown>): AuthHello | undefined {
   const { brokerId, cluster, nonce } = body;
   if (typeof brokerId !== 'number' || !Number.isSafeInteger(brokerId) || brokerId <= 0) return undefined;
   if (typeof cluster !== 'string' || cluster.length > 256) return undefined;
   if (typeof nonce !== 'string' || fromBase64(nonce)?.byteLength !== NONCE_BYTES) return undefined;
-  return { brokerId, cluster, nonce };
+  const protocol = body.protocol ?? 1;
+  if (typeof protocol !== 'number' || !Number.isSafeInteger(protocol) || protocol < 1) return undefined;
+  return { brokerId, cluster, nonce, protocol };
 }
 
 export function parseProof(body: Record<string, unknown>): AuthProof | undefined {

@@ -6,7 +6,7 @@ import { FrameKind, decodeFrame, encodeFrame } from '../protocol/frame';
 import { TypedEmitter } from '../signaling/typed-emitter';
 import { ChannelLink } from './channel-link';
 import type { ChannelLinkOptions, FramedChannel } from './channel-link';
-import { makeNonce, parseHello, parseProof, proveIdentity, sdpFingerprint, verifyIdentity } from './peer-auth';
+import { PROTOCOL_VERSION, makeNonce, parseHello, parseProof, protocolMismatch, proveIdentity, sdpFingerprint, verifyIdentity } from './peer-auth';
 import type { AuthContext } from './peer-auth';
 import type { SignalData } from './peer-discovery';
 
@@ -142,7 +142,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   private startAuthentication(): void {
     if (this.linkState !== 'connecting') return;
     this.linkState = 'authenticating';
-    const hello = { brokerId: this.options.localId, cluster: this.options.cluster, nonce: this.localNonce };
+    const hello = { brokerId: this.options.localId, cluster: this.options.cluster, nonce: this.localNonce, protocol: PROTOCOL_VERSION };
     this.frames.send(authFrame(hello)).catch(() => this.close('could not send the authentication hello'));
   }
 
@@ -184,6 +184,11 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     const hello = parseHello(body);
     if (!hello || hello.brokerId !== this.remoteId || hello.cluster !== this.options.cluster) {
       this.close('the peer introduced itself as another broker or cluster');
+      return;
+    }
+    const mismatch = protocolMismatch(hello.protocol);
+    if (mismatch !== null) {
+      this.close(mismatch);
       return;
     }
     this.remoteNonce = hello.nonce;

@@ -257,6 +257,39 @@ test('a tab with the wrong secret is refused by the signaling server and by peer
   await other.close();
 });
 
+test('a tab running an older tabka protocol is refused at the handshake, each side naming the tab to reload', async ({ context }) => {
+  const cluster = `cluster-protocol-${Date.now()}`;
+  const pages = await Promise.all([0, 1].map(() => joinTab(context, { cluster, via: 'broadcast' })));
+  const ids = await Promise.all(pages.map(brokerIdOf));
+  await expect.poll(() => viewOf(pages[0]!), { timeout: 30_000 }).toEqual(agreement(ids));
+
+  // An older bundle, as a tab left open across a deploy runs: the same code one protocol back.
+  const older = await context.newPage();
+  let served = false;
+  await older.route(/\/src\/transport\/peer-auth\.ts/, async (route) => {
+    const response = await route.fetch();
+    const body = (await response.text()).replace(/PROTOCOL_VERSION = (\d+)/, (_, version: string) => `PROTOCOL_VERSION = ${Number(version) - 1}`);
+    served = true;
+    await route.fulfill({ response, body });
+  });
+  await older.goto(`/test/browser/pages/cluster.html?${new URLSearchParams({ cluster, via: 'broadcast' })}`);
+  await older.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+  expect(served).toBe(true);
+  const olderId = await brokerIdOf(older);
+  const reasons = (page: Page) => page.evaluate(() => (window as unknown as ClusterWindow).tabka.rejectedPeers().map((r) => [r.brokerId, r.reason]));
+  for (const page of pages) {
+    await expect
+      .poll(() => reasons(page), { timeout: 30_000 })
+      .toContainEqual([olderId, expect.stringMatching(/^the peer runs tabka protocol \d+ and this tab \d+: tabs of one cluster must run the same version \(reload the peer\)$/)]);
+  }
+  for (const id of ids) {
+    await expect.poll(() => reasons(older), { timeout: 30_000 }).toContainEqual([id, expect.stringMatching(/\(reload this tab\)$/)]);
+  }
+  expect((await older.evaluate(() => (window as unknown as ClusterWindow).tabka.clusterStatus())).connectedPeers).toEqual([]);
+  for (const page of pages) expect((await viewOf(page)).members).not.toContain(olderId);
+  await older.close();
+});
+
 test('a peer that sends garbage on its data channel is hung up on, and the broker carries on', async ({ context }) => {
   const cluster = `cluster-hostile-${Date.now()}`;
   const victim = await joinTab(context, { cluster, via: 'broadcast' });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  PROTOCOL_VERSION,
   importSecret,
   makeNonce,
   parseHello,
   parseProof,
+  protocolMismatch,
   proveIdentity,
   sdpFingerprint,
   verifyIdentity,
@@ -69,12 +71,31 @@ describe('peer authentication', () => {
 
   it('validates hello and proof bodies from a peer', () => {
     const nonce = makeNonce();
-    expect(parseHello({ brokerId: 3, cluster: 'c', nonce })).toEqual({ brokerId: 3, cluster: 'c', nonce });
-    for (const bad of [{}, { brokerId: -1, cluster: 'c', nonce }, { brokerId: 3, cluster: 5, nonce }, { brokerId: 3, cluster: 'c', nonce: 'short' }]) {
+    expect(parseHello({ brokerId: 3, cluster: 'c', nonce, protocol: 7 })).toEqual({ brokerId: 3, cluster: 'c', nonce, protocol: 7 });
+    // Tabs from before the protocol version was sent speak version 1.
+    expect(parseHello({ brokerId: 3, cluster: 'c', nonce })).toEqual({ brokerId: 3, cluster: 'c', nonce, protocol: 1 });
+    const badHellos = [
+      {},
+      { brokerId: -1, cluster: 'c', nonce },
+      { brokerId: 3, cluster: 5, nonce },
+      { brokerId: 3, cluster: 'c', nonce: 'short' },
+      { brokerId: 3, cluster: 'c', nonce, protocol: 0 },
+      { brokerId: 3, cluster: 'c', nonce, protocol: '2' },
+      { brokerId: 3, cluster: 'c', nonce, protocol: 1.5 },
+    ];
+    for (const bad of badHellos) {
       expect(parseHello(bad)).toBeUndefined();
     }
     expect(parseProof({ proof: 'x'.repeat(200) })).toBeUndefined();
     expect(parseProof({ proof: 1 })).toBeUndefined();
     expect(parseProof({ proof: 'abc' })).toEqual({ proof: 'abc' });
+  });
+
+  it('names the older side when protocol versions differ, and nothing when they match', () => {
+    expect(protocolMismatch(PROTOCOL_VERSION)).toBeNull();
+    expect(protocolMismatch(PROTOCOL_VERSION - 1)).toBe(
+      `the peer runs tabka protocol ${PROTOCOL_VERSION - 1} and this tab ${PROTOCOL_VERSION}: tabs of one cluster must run the same version (reload the peer)`,
+    );
+    expect(protocolMismatch(PROTOCOL_VERSION + 1)).toMatch(/\(reload this tab\)$/);
   });
 });
