@@ -133,7 +133,7 @@ export class ProducerControls {
   }
 
   private tick(stream: Stream): void {
-    const { keys, acks } = this.settings();
+    const { keys, acks, compression } = this.settings();
     const rate = Math.max(0, Number(this.rateInput.value) || 0);
     const due = Math.floor(((performance.now() - stream.startedAt) * rate) / 1000) - stream.issued;
     for (let i = 0; i < due; i++) {
@@ -146,7 +146,7 @@ export class ProducerControls {
       const started = performance.now();
       stream.inFlight++;
       this.producer
-        .send({ topic: stream.topic, messages: [this.message(keys)], acks, timeout: STREAM_SEND_TIMEOUT_MS })
+        .send({ topic: stream.topic, messages: [this.message(keys)], acks, compression, timeout: STREAM_SEND_TIMEOUT_MS })
         .then(() => {
           stream.acknowledged++;
           this.meter.produced(1, performance.now() - started);

@@ -22,6 +22,7 @@ import {
 } from '../errors';
 import { ApiKey } from '../protocol/api-keys';
 import type { FrameBody } from '../protocol/frame';
+import { decompressRecordBatches } from '../protocol/compression';
 import { decodeRecordBatch, encodeRecordBatch } from '../protocol/record-batch';
 import { retryUntil } from '../util/retry-until';
 import type { ClusterNode } from './cluster-node';
@@ -319,7 +320,8 @@ async function readGroupRecords(local: Partition): Promise<GroupRecord[]> {
   while (offset < local.log.logEndOffset) {
     const { batches } = await local.log.read(offset, { maxBytes: LOAD_BATCH_BYTES });
     if (batches.length === 0) break;
-    for (const bytes of batches) {
+    for (const bytes of await decompressRecordBatches(batches)) {
+      // (Coordinators write uncompressed; a producer may still have written here with gzip.)
       const batch = decodeRecordBatch(bytes);
       for (const record of batch.records) {
         const parsed = parseGroupRecord(record.key, record.value);

@@ -15,6 +15,7 @@ import { readBatchHeader, splitRecordBatches } from '../protocol/record-batch';
 import { sameMembers } from '../util/same-members';
 import { BatchOrigins } from './produce-echo';
 import { SerialQueue } from '../util/serial-queue';
+import { checkCompressedRecords } from '../protocol/compression';
 
 export interface PartitionAssignment {
   readonly leader: number;
@@ -173,6 +174,8 @@ export class Partition {
    */
   async produce(records: Uint8Array, acks: Acks, timeoutMs: number, origin = -1): Promise<AppendResult> {
     await this.producersLoaded;
+    // Outside the write lock: inflating takes a while, and followers never need to (they copy checked batches).
+    for (const batch of splitRecordBatches(records)) await checkCompressedRecords(batch);
     const { epoch, result } = await this.writes.run(async () => {
       this.requireLeader();
       const isrSize = this.assignment.isr.length;

@@ -13,7 +13,7 @@ import type { LocalBroker } from '../broker/local-broker';
 import type { FetchResult } from '../broker/partition';
 import type { OffsetToCommit } from '../coordinator/group-coordinator';
 import { partitionKey } from '../log/log-store';
-import { decompressRecordBatches } from '../protocol/compression';
+import { decompressRecordBatch, isCompressed } from '../protocol/compression';
 import { readBatchHeader, scanRecords, verifyRecordBatch } from '../protocol/record-batch';
 import { FetchedMessage } from './fetched-message';
 import { TypedEmitter } from '../signaling/typed-emitter';
@@ -477,9 +477,9 @@ export class Consumer {
         prefetch.catch(() => undefined); // a failed read-ahead is retried as a normal fetch
         ahead = { offset: next, result: prefetch };
         let delivered = false;
-        for (const slice of slicesOf(result.batches)) {
+        for await (const slice of slicesOf(result.batches)) {
           if (cursor.seekTo !== null || !live() || (delivered && this.isPaused(cursor.topic, cursor.partition))) break;
-          const messages = decodeMessages(await decompressRecordBatches(slice), cursor.offset ?? offset);
+          const messages = decodeMessages(slice, cursor.offset ?? offset);
           if (messages.length === 0) continue;
           delivered = true;
           await this.handlers.run(() => this.deliver(cursor, messages, result.highWatermark, config, live));
@@ -599,10 +599,13 @@ class HandlerGate {
  */
 const DELIVERY_SLICE_BYTES = 1024 * 1024;
 
-function* slicesOf(batches: readonly Uint8Array[]): Generator<Uint8Array[]> {
+async function* slicesOf(batches: readonly Uint8Array[]): AsyncGenerator<Uint8Array[]> {
   let slice: Uint8Array[] = [];
   let bytes = 0;
-  for (const batch of batches) {
+  for (const stored of batches) {
+    // Compressed batches are inflated one by one as the slice fills: a fetch of gzip batches
+    // holds one slice inflated at a time, not the whole fetch ten times over.
+    const batch = isCompressed(stored) ? await decompressRecordBatch(stored) : stored;
     slice.push(batch);
     bytes += batch.byteLength;
     if (bytes >= DELIVERY_SLICE_BYTES) {

@@ -1,5 +1,6 @@
 import { InvalidRecordError, OffsetOutOfRangeError, RecordTooLargeError, UnknownTopicOrPartitionError } from '../errors';
-import { decompressRecordBatch } from '../protocol/compression';
+import { compressRecordBatch, decompressRecordBatch } from '../protocol/compression';
+import type { CompressionType } from '../protocol/compression';
 import {
   COMPRESSION_MASK,
   decodeRecordBatch,
@@ -452,10 +453,11 @@ export class PartitionLog {
   private async trimmedBatch(entry: BatchEntry, offset: number): Promise<StoredBatch> {
     const [bytes] = await this.store.readBatches(this.topic, this.partition, entry.baseOffset, entry.baseOffset);
     if (!bytes) throw new InvalidRecordError(`batch at ${entry.baseOffset} is missing from the store`);
-    // A compressed batch is cut inflated and kept uncompressed: cuts are rare (a follower's
-    // divergence inside a batch), and Kafka's format allows either.
+    // A compressed batch is cut inflated, then compressed again: stored inflated it could pass
+    // max.message.bytes, and a follower fetching it from this broker would refuse it.
+    const codec = (readBatchHeader(bytes).attributes & COMPRESSION_MASK) as CompressionType;
     const { header, records } = decodeRecordBatch(await decompressRecordBatch(bytes));
-    const trimmed = encodeRecordBatch(
+    const plain = encodeRecordBatch(
       records.filter((record) => record.offset < offset),
       {
         baseOffset: header.baseOffset,
@@ -463,9 +465,10 @@ export class PartitionLog {
         producerId: header.producerId,
         producerEpoch: header.producerEpoch,
         baseSequence: header.baseSequence,
-        attributes: header.attributes & ~COMPRESSION_MASK,
+        attributes: header.attributes,
       },
     );
+    const trimmed = await compressRecordBatch(plain, codec);
     const trimmedHeader = verifyRecordBatch(trimmed);
     return {
       bytes: trimmed,

@@ -310,9 +310,11 @@ export class Producer {
     };
     return Promise.all([before, compressRecordBatch(encoded, compression)]).then(
       ([, batch]) => {
-        const producing = this.broker.produce(queue.topic, queue.partition, batch, acks, timeout);
-        release();
-        return producing;
+        try {
+          return this.broker.produce(queue.topic, queue.partition, batch, acks, timeout);
+        } finally {
+          release(); // the next batch goes once this one left, or failed to
+        }
       },
       (error: unknown) => {
         release();

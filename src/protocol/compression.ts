@@ -11,7 +11,7 @@
 import { CorruptRecordError, UnsupportedCompressionTypeError } from '../errors';
 import { concatBytes } from '../util/concat-bytes';
 import { crc32c } from './crc32c';
-import { BATCH_HEADER_SIZE, COMPRESSION_MASK, readBatchHeader, verifyRecordBatch } from './record-batch';
+import { BATCH_HEADER_SIZE, COMPRESSION_MASK, readBatchHeader, scanRecords, verifyRecordBatch } from './record-batch';
 
 /** KafkaJS's names and Kafka's codec numbers. */
 export const CompressionTypes = Object.freeze({ None: 0, GZIP: 1, Snappy: 2, LZ4: 3, ZSTD: 4 } as const);
@@ -68,6 +68,18 @@ export async function decompressRecordBatch(batch: Uint8Array, maxBytes = DEFAUL
     throw new CorruptRecordError(`gzip cannot read the records of the batch at ${header.baseOffset}: ${String(error)}`);
   }
   return withRecords(batch, header.attributes & ~COMPRESSION_MASK, records);
+}
+
+/**
+ * What a leader runs on a compressed batch before storing it (Kafka's LogValidator): inflated
+ * and every record read once, so a batch whose records do not match its header (a record count
+ * that moves the log end by millions, say) or that inflates past `maxBytes` never reaches a log,
+ * where every consumer would stop on it. CorruptRecordError otherwise; uncompressed batches pass.
+ */
+export async function checkCompressedRecords(batch: Uint8Array, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Promise<void> {
+  if (!isCompressed(batch)) return;
+  const inflated = await decompressRecordBatch(batch, maxBytes);
+  scanRecords(inflated, readBatchHeader(inflated), () => undefined);
 }
 
 /** The batch's header over new record bytes, with its length, attributes and CRC made to match. */

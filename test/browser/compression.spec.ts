@@ -2,6 +2,7 @@
 // the batches as sent (smaller in IndexedDB and on the data channels), a consumer tab inflates.
 import { expect, test } from '@playwright/test';
 import type { Tabka } from '../../src/index';
+import { CompressionTypes, compressRecordBatch } from '../../src/protocol/compression';
 import { crc32c } from '../../src/protocol/crc32c';
 import { encodeRecordBatch } from '../../src/protocol/record-batch';
 import { formCluster } from './cluster-tab';
@@ -78,19 +79,24 @@ test('gzip batches are replicated and stored as sent, read back intact and in or
   expect(read.map((m) => m.n)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
   expect(read.every((m) => m.key === `user-${m.n % 13}` && m.source === 'tab')).toBe(true);
 
-  // A batch that says snappy, sent straight to the broker, is refused there, typed, and not stored.
+  // Sent straight to the broker: a batch that says snappy is unsupported, and a gzip batch whose
+  // header claims a million records (of twenty) is corrupt. Neither is stored.
+  const lying = await compressRecordBatch(encodeRecordBatch(Array.from({ length: 20 }, (_, i) => ({ key: null, value: new TextEncoder().encode(`v${i}`), timestamp: Date.now() }))), CompressionTypes.GZIP);
+  new DataView(lying.buffer).setInt32(57, 1_000_000);
+  new DataView(lying.buffer).setInt32(23, 999_999);
+  new DataView(lying.buffer).setUint32(17, crc32c(lying.subarray(21)));
   const snappyBatch = encodeRecordBatch([{ key: null, value: new TextEncoder().encode('x'), timestamp: Date.now() }]);
   new DataView(snappyBatch.buffer).setInt16(21, 2);
   new DataView(snappyBatch.buffer).setUint32(17, crc32c(snappyBatch.subarray(21)));
-  const refused = await producerTab!.evaluate(async (raw) => {
+  const refused = await producerTab!.evaluate(async (raws) => {
     const { tabka } = window as unknown as ClusterWindow;
-    const outcome = await tabka.broker.produce('events', 0, new Uint8Array(raw), -1, 3000).then(
-      () => 'stored',
-      (error: Error) => error.name,
-    );
+    const outcomes: string[] = [];
+    for (const raw of raws) {
+      outcomes.push(await tabka.broker.produce('events', 0, new Uint8Array(raw), -1, 3000).then(() => 'stored', (error: Error) => error.name));
+    }
     const offsets = await tabka.broker.offsets('events', 0);
-    return { outcome, logEnd: offsets.logEndOffset };
-  }, Array.from(snappyBatch));
-  expect(refused).toEqual({ outcome: 'UnsupportedCompressionTypeError', logEnd: 2000 });
+    return { outcomes, logEnd: offsets.logEndOffset };
+  }, [Array.from(snappyBatch), Array.from(lying)]);
+  expect(refused).toEqual({ outcomes: ['UnsupportedCompressionTypeError', 'CorruptRecordError'], logEnd: 2000 });
   for (const page of pages) await page.close();
 });

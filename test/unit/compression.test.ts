@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CorruptRecordError, UnsupportedCompressionTypeError } from '../../src/errors';
-import { CompressionTypes, compressRecordBatch, decompressRecordBatch, isCompressed } from '../../src/protocol/compression';
+import { CompressionTypes, checkCompressedRecords, compressRecordBatch, decompressRecordBatch, isCompressed } from '../../src/protocol/compression';
 import { crc32c } from '../../src/protocol/crc32c';
 import { decodeRecordBatch, encodeRecordBatch, readBatchHeader, verifyRecordBatch } from '../../src/protocol/record-batch';
 import type { RecordInput } from '../../src/protocol/record-batch';
@@ -57,5 +57,20 @@ describe('gzip record batches', () => {
     new DataView(resealed.buffer).setUint32(17, crc32c(resealed.subarray(21)));
     await expect(decompressRecordBatch(resealed)).rejects.toThrow(CorruptRecordError);
     await expect(decompressRecordBatch(gzip, 1024)).rejects.toThrow(/inflate past 1024 bytes/);
+  });
+
+  it('are checked record by record before a leader stores them: a header that lies about its records is corrupt', async () => {
+    const gzip = await compressRecordBatch(encodeRecordBatch(records(20)), CompressionTypes.GZIP);
+    await expect(checkCompressedRecords(gzip)).resolves.toBeUndefined();
+    await expect(checkCompressedRecords(encodeRecordBatch(records(2)))).resolves.toBeUndefined();
+    // A million records claimed by a batch of twenty: it would move the log end by a million.
+    const lying = gzip.slice();
+    const view = new DataView(lying.buffer);
+    view.setInt32(57, 1_000_000);
+    view.setInt32(23, 999_999);
+    view.setUint32(17, crc32c(lying.subarray(21)));
+    expect(readBatchHeader(lying).recordCount).toBe(1_000_000); // the header alone looks fine
+    await expect(checkCompressedRecords(lying)).rejects.toThrow(CorruptRecordError);
+    await expect(checkCompressedRecords(gzip, 100)).rejects.toThrow(CorruptRecordError);
   });
 });

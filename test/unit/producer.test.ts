@@ -105,6 +105,25 @@ describe('Producer', () => {
     expect(new Set(sent.map((s) => s.codec))).toEqual(new Set([0, 1]));
   });
 
+  it('a batch whose produce call throws at once still lets the batches behind it go', async () => {
+    const fake = fakeBroker({ t: 1 });
+    const produce = fake.broker.produce.bind(fake.broker);
+    let throwNext = true;
+    (fake.broker as { produce: typeof produce }).produce = (...args: Parameters<typeof produce>) => {
+      if (throwNext) {
+        throwNext = false;
+        throw new Error('thrown, not rejected');
+      }
+      return produce(...args);
+    };
+    const producer = new Producer(fake.broker, { lingerMs: 0, compression: CompressionTypes.GZIP });
+    const first = producer.send({ topic: 't', messages: values(0, 10), acks: 1 });
+    await expect(first).rejects.toThrow('thrown, not rejected');
+    const later = await Promise.all([producer.send({ topic: 't', messages: values(10, 5), acks: 1 }), producer.send({ topic: 't', messages: values(15, 5), acks: 1, compression: CompressionTypes.None })]);
+    expect(later.map((r) => r.length)).toEqual([1, 1]);
+    await producer.disconnect();
+  });
+
   it('refuses snappy, lz4 and zstd with UnsupportedCompressionTypeError, in its config or in a send', async () => {
     const { broker, sent } = fakeBroker({ t: 1 });
     expect(() => new Producer(broker, { compression: CompressionTypes.Snappy })).toThrow(UnsupportedCompressionTypeError);
