@@ -66,6 +66,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   private readonly localNonce = makeNonce();
   private remoteNonce: string | undefined;
   private queuedBeforeAuth: Uint8Array[] = [];
+  /** Authentication frames that came before both session descriptions were set (see receiveAuth). */
+  private awaitingDescriptions: Record<string, unknown>[] | null = null;
   private authTimer: ReturnType<typeof setTimeout> | undefined;
   private linkState: PeerLinkState = 'connecting';
 
@@ -176,8 +178,35 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       if (this.queuedBeforeAuth.push(bytes) > MAX_QUEUED_BEFORE_AUTH) this.close('too many frames before authentication');
       return;
     }
-    if (this.remoteNonce === undefined) this.receiveHello(frame.body);
-    else this.receiveProof(frame.body);
+    this.receiveAuth(frame.body);
+  }
+
+  /**
+   * A hello or proof, in order. Both are checked against the session descriptions' DTLS
+   * fingerprints, and the peer's first message can arrive before the page sees the answer it
+   * applied (setRemoteDescription resolves in a task of its own, the data in another): such
+   * frames wait for the descriptions instead of failing the link.
+   */
+  private receiveAuth(body: Record<string, unknown>): void {
+    if (this.awaitingDescriptions) {
+      this.awaitingDescriptions.push(body);
+      return;
+    }
+    const pc = (this.peer as unknown as SimplePeerInternals)._pc;
+    if (pc && (!pc.localDescription || !pc.remoteDescription)) {
+      this.awaitingDescriptions = [body];
+      const resume = () => {
+        if (this.linkState === 'closed' || !pc.localDescription || !pc.remoteDescription) return;
+        pc.removeEventListener('signalingstatechange', resume);
+        const waiting = this.awaitingDescriptions ?? [];
+        this.awaitingDescriptions = null;
+        for (const next of waiting) if (this.state !== 'closed') this.receiveAuth(next); // a frame may close the link
+      };
+      pc.addEventListener('signalingstatechange', resume);
+      return;
+    }
+    if (this.remoteNonce === undefined) this.receiveHello(body);
+    else this.receiveProof(body);
   }
 
   private receiveHello(body: Record<string, unknown>): void {
