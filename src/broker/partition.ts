@@ -174,15 +174,16 @@ export class Partition {
    */
   async produce(records: Uint8Array, acks: Acks, timeoutMs: number, origin = -1): Promise<AppendResult> {
     await this.producersLoaded;
+    const batches = splitRecordBatches(records);
     // Outside the write lock: inflating takes a while, and followers never need to (they copy checked batches).
-    for (const batch of splitRecordBatches(records)) await checkCompressedRecords(batch);
+    for (const batch of batches) await checkCompressedRecords(batch);
     const { epoch, result } = await this.writes.run(async () => {
       this.requireLeader();
       const isrSize = this.assignment.isr.length;
       if (acks === -1 && isrSize < this.minInSyncReplicas) {
         throw new NotEnoughReplicasError(this.topic, this.partition, isrSize, this.minInSyncReplicas);
       }
-      const headers = splitRecordBatches(records).map(readBatchHeader);
+      const headers = batches.map(readBatchHeader);
       const first = headers[0];
       const duplicate = headers.length === 1 && first ? this.producers.check(first) : null;
       if (duplicate) return { epoch: this.leaderEpoch, result: { ...duplicate, logEndOffset: this.log.logEndOffset } };

@@ -45,7 +45,12 @@ export function isMember(view: ClusterView, brokerId: number): boolean {
 
 /** Smallest number of members that is more than half of the view. */
 export function majorityOf(view: ClusterView): number {
-  return Math.floor(view.members.length / 2) + 1;
+  return majorityOfCount(view.members.length);
+}
+
+/** Smallest number of `size` voters that is more than half of them. */
+export function majorityOfCount(size: number): number {
+  return Math.floor(size / 2) + 1;
 }
 
 export function viewWith(view: ClusterView, epoch: number, seq: number, add: number): ClusterView {

@@ -661,15 +661,15 @@ export class ControllerElection {
 
   /** One change at a time, each only after the previous view reached a majority. */
   private maybeChangeView(now: number): void {
+    // What metadataReady and heldByMajorityOf say is about the previous epoch until the metadata
+    // side hears of this election, after this call; the immediate next tick decides.
+    if (this.electedInThisCall) return;
     // Until it holds the metadata it changes nothing, with one exception: in a view of two it
     // was elected with, it removes the other member if that one leaves. Both held every
     // committed entry (the view came from a checked change), and frozen, the view could never
     // elect again. A larger view keeps a majority without the leaver: it resigns and re-elects.
     // (Removals while recovering, one per election, once chained to a controller alone
     // without what the leavers held.)
-    // What metadataReady and heldByMajorityOf say is about the previous epoch until the metadata
-    // side hears of this election, after this call; the immediate next tick decides.
-    if (this.electedInThisCall) return;
     const ready = this.metadataReady();
     if (!ready && !(this.electedViewSize === 2 && this._view.members.length === 2)) return;
     let holding = 0;

@@ -27,6 +27,7 @@
  * Simplifications: the log is held in memory and replayed from storage at start (a cluster's
  * metadata is small: no snapshots yet); one FETCH in flight per follower.
  */
+import { majorityOfCount } from './cluster-view';
 import type { LogEnd } from './election-messages';
 import { MAX_FETCH_ENTRIES, parseQuorumMessage } from './metadata-quorum-messages';
 import type {
@@ -184,7 +185,7 @@ export class MetadataQuorum {
     // Right after an election our high watermark may lag what the last controller committed.
     // Our LeaderChange comes after all of it, so holding that is holding every committed entry.
     const needed = Math.max(this.hw, this.markerOffset + 1);
-    return members.filter((id) => this.heldBy(id) >= needed).length >= majorityOf(members.length);
+    return members.filter((id) => this.heldBy(id) >= needed).length >= majorityOfCount(members.length);
   }
 
   /** The founding this log descends from (see LogOrigin). */
@@ -509,7 +510,7 @@ export class MetadataQuorum {
     const members = this.election.members;
     if (members.length === 0) return;
     const held = members.map((id) => this.heldBy(id)).sort((a, b) => b - a);
-    const candidate = held[majorityOf(members.length) - 1] ?? 0;
+    const candidate = held[majorityOfCount(members.length) - 1] ?? 0;
     if (candidate > this.markerOffset && candidate > this.hw) {
       this.learnHighWatermark(candidate);
       // Parked followers learn the new high watermark now, not at the end of their long poll.
@@ -559,8 +560,4 @@ export function compareLogEnds(a: LogEnd, b: LogEnd): number {
 
 function sameOrigin(a: LogOrigin | null, b: LogOrigin | null): boolean {
   return a?.epoch === b?.epoch && a?.controllerId === b?.controllerId;
-}
-
-function majorityOf(size: number): number {
-  return Math.floor(size / 2) + 1;
 }

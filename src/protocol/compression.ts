@@ -8,10 +8,18 @@
  * gzip is the codec every browser has built in (CompressionStream): no library, no WASM.
  * snappy, lz4 and zstd batches are refused with UnsupportedCompressionTypeError.
  */
-import { CorruptRecordError, UnsupportedCompressionTypeError } from '../errors';
+import { CorruptRecordError } from '../errors';
 import { concatBytes } from '../util/concat-bytes';
-import { crc32c } from './crc32c';
-import { BATCH_HEADER_SIZE, COMPRESSION_MASK, readBatchHeader, scanRecords, verifyRecordBatch } from './record-batch';
+import {
+  BATCH_HEADER_SIZE,
+  COMPRESSION_MASK,
+  checkSupportedCodec,
+  compressionCodecOf,
+  readBatchHeader,
+  scanRecords,
+  verifyRecordBatch,
+  withRecordBytes,
+} from './record-batch';
 
 /** KafkaJS's names and Kafka's codec numbers. */
 export const CompressionTypes = Object.freeze({ None: 0, GZIP: 1, Snappy: 2, LZ4: 3, ZSTD: 4 } as const);
@@ -20,19 +28,14 @@ export type CompressionType = (typeof CompressionTypes)[keyof typeof Compression
 /** The most a batch may inflate to: a small batch that inflates to gigabytes is an attack, not data. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
 
-const OFFSET_BATCH_LENGTH = 8;
-const OFFSET_CRC = 17;
-const OFFSET_ATTRIBUTES = 21;
-const LOG_OVERHEAD = 12;
-
 /** Throws UnsupportedCompressionTypeError for anything but none and gzip. */
 export function checkCompressionType(type: number): asserts type is 0 | 1 {
-  if (type !== CompressionTypes.None && type !== CompressionTypes.GZIP) throw new UnsupportedCompressionTypeError(type);
+  checkSupportedCodec(type);
 }
 
 /** Whether a batch's attributes name a codec (a cheap look at one byte; nothing is checked). */
 export function isCompressed(batch: Uint8Array): boolean {
-  return batch.length > OFFSET_ATTRIBUTES + 1 && (batch[OFFSET_ATTRIBUTES + 1]! & COMPRESSION_MASK) !== 0;
+  return compressionCodecOf(batch) !== 0;
 }
 
 /** Each batch inflated where it is compressed (see decompressRecordBatch); the same array if none is. */
@@ -48,7 +51,7 @@ export async function compressRecordBatch(batch: Uint8Array, type: CompressionTy
   if ((header.attributes & COMPRESSION_MASK) !== 0) throw new RangeError('the batch is compressed already');
   if (type === CompressionTypes.None) return batch;
   const records = await transform(batch.subarray(BATCH_HEADER_SIZE), new CompressionStream('gzip'), Number.POSITIVE_INFINITY);
-  return withRecords(batch, (header.attributes & ~COMPRESSION_MASK) | type, records);
+  return withRecordBytes(batch, (header.attributes & ~COMPRESSION_MASK) | type, records);
 }
 
 /**
@@ -67,7 +70,7 @@ export async function decompressRecordBatch(batch: Uint8Array, maxBytes = DEFAUL
     if (error instanceof CorruptRecordError) throw error;
     throw new CorruptRecordError(`gzip cannot read the records of the batch at ${header.baseOffset}: ${String(error)}`);
   }
-  return withRecords(batch, header.attributes & ~COMPRESSION_MASK, records);
+  return withRecordBytes(batch, header.attributes & ~COMPRESSION_MASK, records);
 }
 
 /**
@@ -80,18 +83,6 @@ export async function checkCompressedRecords(batch: Uint8Array, maxBytes = DEFAU
   if (!isCompressed(batch)) return;
   const inflated = await decompressRecordBatch(batch, maxBytes);
   scanRecords(inflated, readBatchHeader(inflated), () => undefined);
-}
-
-/** The batch's header over new record bytes, with its length, attributes and CRC made to match. */
-function withRecords(batch: Uint8Array, attributes: number, records: Uint8Array): Uint8Array {
-  const out = new Uint8Array(BATCH_HEADER_SIZE + records.length);
-  out.set(batch.subarray(0, BATCH_HEADER_SIZE));
-  out.set(records, BATCH_HEADER_SIZE);
-  const view = new DataView(out.buffer);
-  view.setInt32(OFFSET_BATCH_LENGTH, out.length - LOG_OVERHEAD);
-  view.setInt16(OFFSET_ATTRIBUTES, attributes);
-  view.setUint32(OFFSET_CRC, crc32c(out.subarray(OFFSET_ATTRIBUTES)));
-  return out;
 }
 
 /** Streams `input` through a (de)compressor, stopping with CorruptRecordError past `maxBytes`. */

@@ -347,7 +347,7 @@ function parseHeader(bytes: Uint8Array, view: DataView): BatchHeader {
   const attributes = view.getInt16(OFFSET_ATTRIBUTES);
   const codec = attributes & COMPRESSION_MASK;
   if (codec > LAST_KNOWN_CODEC) throw new CorruptRecordError(`unknown compression codec ${codec}`);
-  if (codec !== 0 && codec !== GZIP_CODEC) throw new UnsupportedCompressionTypeError(codec);
+  checkSupportedCodec(codec);
   const recordCount = view.getInt32(OFFSET_RECORD_COUNT);
   if (recordCount < 1) throw new CorruptRecordError(`record count ${recordCount} is not positive`);
   // Compressed records can be smaller than the smallest record: their count is checked once inflated.
@@ -377,6 +377,28 @@ function parseHeader(bytes: Uint8Array, view: DataView): BatchHeader {
     baseSequence: view.getInt32(OFFSET_BASE_SEQUENCE),
     recordCount,
   };
+}
+
+/** Throws UnsupportedCompressionTypeError for a codec tabka cannot read or write: only none (0) and gzip (1). */
+export function checkSupportedCodec(codec: number): void {
+  if (codec !== 0 && codec !== GZIP_CODEC) throw new UnsupportedCompressionTypeError(codec);
+}
+
+/** The codec a batch's attributes name: a look at one byte, nothing checked (0 for too few bytes). */
+export function compressionCodecOf(batch: Uint8Array): number {
+  return batch.length > OFFSET_ATTRIBUTES + 1 ? batch[OFFSET_ATTRIBUTES + 1]! & COMPRESSION_MASK : 0;
+}
+
+/** The batch's header over new record bytes, with its length, attributes and CRC made to match. */
+export function withRecordBytes(batch: Uint8Array, attributes: number, records: Uint8Array): Uint8Array {
+  const out = new Uint8Array(BATCH_HEADER_SIZE + records.length);
+  out.set(batch.subarray(0, BATCH_HEADER_SIZE));
+  out.set(records, BATCH_HEADER_SIZE);
+  const view = new DataView(out.buffer);
+  view.setInt32(OFFSET_BATCH_LENGTH, out.length - LOG_OVERHEAD);
+  view.setInt16(OFFSET_ATTRIBUTES, attributes);
+  view.setUint32(OFFSET_CRC, crc32c(out.subarray(OFFSET_ATTRIBUTES)));
+  return out;
 }
 
 /** Parses and checks the header alone (no CRC, records untouched); `bytes` must be exactly one batch. */
